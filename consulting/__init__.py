@@ -1,0 +1,6 @@
+"""consulting-api: the 2017 consulting-marketplace API, served from its OpenAPI contract."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SPEC_PATH = PROJECT_ROOT / "openapi" / "consulting.yaml"

@@ -1,0 +1,60 @@
+"""The ASGI application: the contract, routed by Connexion to ``handlers``.
+
+No route is declared here: every path, parameter and validation rule comes from
+openapi/consulting.yaml. This module only wires what surrounds the routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+
+from consulting import SPEC_PATH
+from consulting.logs import configure_logging
+from consulting.middleware import AccessLogMiddleware, BodyLimitMiddleware, ResourcesMiddleware
+from consulting.resources import Resources
+from consulting.responses import register_error_handlers
+from consulting.settings import Settings
+from consulting.validation import validator_map
+
+
+def create_app(settings: Settings | None = None, resources: Resources | None = None) -> AsyncApp:
+    """Build the app; ``resources`` may be given (tests, mock) or are built from ``settings``."""
+    settings = settings or (resources.settings if resources else Settings())
+    resources = resources or Resources.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        yield
+        resources.db.dispose()
+
+    app = AsyncApp(__name__, specification_dir=str(SPEC_PATH.parent), lifespan=lifespan)
+    app.add_api(
+        SPEC_PATH.name,
+        strict_validation=True,
+        validate_responses=settings.validate_responses,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+        validator_map=validator_map(),
+    )
+    register_error_handlers(app)
+    # Each one added here sits inside the ones added before it: the access log sees everything.
+    app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        BodyLimitMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, max_bytes=settings.max_body_bytes
+    )
+    app.add_middleware(
+        ResourcesMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, resources=resources
+    )
+    return app
+
+
+def create_app_from_env() -> AsyncApp:
+    """Factory for ``uvicorn --factory`` (each worker process builds its own engine)."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

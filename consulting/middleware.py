@@ -1,0 +1,102 @@
+"""ASGI middleware around Connexion: resources, request ids and logs, body size limit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from consulting.errors import BodyTooLarge, ErrorCode
+from consulting.logs import request_id
+from consulting.resources import Resources
+from consulting.responses import send_envelope
+from consulting.web import RESOURCES_KEY
+
+log = logging.getLogger("consulting.access")
+
+
+class ResourcesMiddleware:
+    """Puts the process's resources on every request's scope, for handlers and security."""
+
+    def __init__(self, app: ASGIApp, resources: Resources) -> None:
+        self.app = app
+        self.resources = resources
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope.setdefault("state", {})[RESOURCES_KEY] = self.resources
+        await self.app(scope, receive, send)
+
+
+class AccessLogMiddleware:
+    """One JSON line per request, with an id that is echoed as ``X-Request-ID``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = _incoming_id(scope) or uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            record: dict[str, Any] = {
+                "event": "request",
+                "request_id": rid,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+            log.info(json.dumps(record, ensure_ascii=False))
+            request_id.reset(token)
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over the limit: by Content-Length up front, else while reading."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await send_envelope(send, ErrorCode.BODY_TOO_LARGE)
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise BodyTooLarge
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    value = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+    return value if value and len(value) <= 64 and value.isprintable() else None

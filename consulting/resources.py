@@ -1,0 +1,43 @@
+"""What the services need, built once per process from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+
+from consulting.db import Database
+from consulting.providers import (
+    ConsoleSms,
+    FakePaymentProvider,
+    FixedSms,
+    PaymentProvider,
+    SmsProvider,
+)
+from consulting.settings import Settings
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    db: Database
+    sms: SmsProvider
+    payments: PaymentProvider
+    hasher: PasswordHasher
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Resources:
+        sms: SmsProvider = (
+            FixedSms(settings.sms_fixed_code) if settings.sms_provider == "fixed" else ConsoleSms()
+        )
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url),
+            sms=sms,
+            payments=FakePaymentProvider(),
+            hasher=PasswordHasher(
+                time_cost=settings.argon2_time_cost,
+                memory_cost=settings.argon2_memory_kib,
+                parallelism=1,
+            ),
+        )

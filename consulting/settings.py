@@ -1,0 +1,59 @@
+"""Every knob of the service, read once from the environment (prefix ``CONSULTING_``).
+
+One class, so that ``serve``, ``mock``, the tests and the workers all agree on what a setting
+means and what its default is.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from consulting import PROJECT_ROOT
+
+DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'consulting.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONSULTING_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_SQLITE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "CONSULTING_DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL; sqlite (default), postgresql+psycopg or mysql+pymysql.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    # argon2id; RFC 9106's second recommended profile by default. Tests lower it for speed.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
+
+    session_lifetime_seconds: int = 7 * 24 * 3600
+    cookie_secure: bool = False
+    require_verified_phone: bool = False
+    phone_verification_ttl_seconds: int = 30 * 60
+
+    sms_provider: Literal["console", "fixed"] = "console"
+    sms_fixed_code: str = "123456"
+    sms_code_ttl_seconds: int = 5 * 60
+    sms_max_attempts: int = 5
+    sms_resend_interval_seconds: int = 60
+
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 15 * 60
+    login_max_failures_per_address: int = 50
+
+    payment_notify_key: SecretStr = SecretStr("dev-notify-key-change-me")
+    payment_auto_confirm: bool = False
+
+    max_body_bytes: int = 64 * 1024
+    validate_responses: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

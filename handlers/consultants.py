@@ -1,0 +1,25 @@
+"""Consultant accounts (2.1): /api/consultant/signin, register, login, logout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consulting.web import Reply
+from handlers import _accounts
+from services.actors import Role
+
+
+def signin(body: dict[str, Any]) -> Reply:
+    return _accounts.signin(Role.CONSULTANT, body)
+
+
+def register(body: dict[str, Any]) -> Reply:
+    return _accounts.register(Role.CONSULTANT, body)
+
+
+def login(body: dict[str, Any]) -> Reply:
+    return _accounts.login(Role.CONSULTANT, body)
+
+
+def logout(token_info: dict[str, Any]) -> Reply:
+    return _accounts.logout(Role.CONSULTANT, token_info)

@@ -1,0 +1,10 @@
+"""The tag catalogue (x-extension): /api/tag/list."""
+
+from __future__ import annotations
+
+from consulting import web
+from services import tags
+
+
+def list_all() -> web.Reply:
+    return web.ok(tags.list_all(web.resources()))

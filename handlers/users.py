@@ -1,0 +1,25 @@
+"""Buyer accounts (1.1): /api/user/signin, register, login, logout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consulting.web import Reply
+from handlers import _accounts
+from services.actors import Role
+
+
+def signin(body: dict[str, Any]) -> Reply:
+    return _accounts.signin(Role.BUYER, body)
+
+
+def register(body: dict[str, Any]) -> Reply:
+    return _accounts.register(Role.BUYER, body)
+
+
+def login(body: dict[str, Any]) -> Reply:
+    return _accounts.login(Role.BUYER, body)
+
+
+def logout(token_info: dict[str, Any]) -> Reply:
+    return _accounts.logout(Role.BUYER, token_info)

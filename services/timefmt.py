@@ -1,0 +1,22 @@
+"""Times as the source shows them: "YYYY-MM-DD HH:MM:SS", Asia/Shanghai wall clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+# China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database.
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def shanghai(moment: datetime) -> str:
+    """A database time (aware, UTC) as Shanghai wall-clock text."""
+    return moment.astimezone(SHANGHAI).strftime(FORMAT)
+
+
+def is_wall_clock(text: str) -> bool:
+    try:
+        datetime.strptime(text, FORMAT)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,103 @@
+"""Fixtures: a fresh database per test, the resources, the ASGI app and an in-process client.
+
+SQLite by default: the schema is migrated once per run into a template file that each test
+copies. With TEST_DATABASE_URL (PostgreSQL or MariaDB) the schema is migrated once and every
+table is emptied after each test, with the tag catalogue put back as the migration left it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, insert, select
+from sqlmodel import SQLModel
+from starlette.testclient import TestClient
+
+import models
+from consulting.app import create_app
+from consulting.db import create_db_engine
+from consulting.migrate import upgrade
+from consulting.resources import Resources
+from consulting.settings import Settings
+from tests.api import Api
+
+EXTERNAL_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database: a template file for SQLite, or the external database itself."""
+    if EXTERNAL_URL:
+        engine = create_db_engine(EXTERNAL_URL)
+        SQLModel.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        upgrade(engine)
+        engine.dispose()
+        yield EXTERNAL_URL
+        return
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    yield str(path)
+
+
+@pytest.fixture
+def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
+    if not EXTERNAL_URL:
+        target = tmp_path / "test.db"
+        shutil.copyfile(database_template, target)
+        yield f"sqlite:///{target}"
+        return
+    engine = create_db_engine(EXTERNAL_URL)
+    tags = models.Tag.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        catalogue = [dict(row._mapping) for row in connection.execute(select(tags))]
+    yield EXTERNAL_URL
+    with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.execute(delete(table))
+        connection.execute(insert(tags), catalogue)
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        sms_provider="fixed",
+        sms_fixed_code="123456",
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        validate_responses=True,
+        payment_notify_key="test-notify-key",  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def res(settings: Settings) -> Iterator[Resources]:
+    resources = Resources.from_settings(settings)
+    yield resources
+    resources.db.dispose()
+
+
+@pytest.fixture
+def app(res: Resources) -> Any:
+    return create_app(resources=res)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def api(client: TestClient, res: Resources) -> Api:
+    return Api(client, res)

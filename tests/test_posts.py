@@ -1,0 +1,202 @@
+"""Posts: publish, modify, delete, check and acquire, with ownership and the listing rules."""
+
+from sqlmodel import select
+
+from consulting.resources import Resources
+from models import Post
+from tests.api import Api
+
+
+def test_publish_validates_and_stores_the_price_in_fen(api: Api, res: Resources) -> None:
+    buyer = api.buyer()
+    post_id = api.publish(buyer, price="0.1", tags=[3, 1])
+    with res.db.reading() as session:
+        post = session.get(Post, post_id)
+    assert post is not None and post.price_fen == 10
+    [listed] = api.ok(
+        "GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token
+    )
+    assert listed["price"] == "0.10" and listed["tag_id"] == [1, 3]
+
+
+def test_publish_refusals(api: Api) -> None:
+    buyer, other = api.buyer(), api.buyer()
+    base = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
+
+    def publish(status: int, token: str | None = buyer.token, **changes: object) -> int:
+        return api.call(
+            "POST", "/api/user/post/publish", {**base, **changes}, token=token, status=status
+        )["code"]
+
+    assert publish(401, token=None) == 40100
+    assert publish(403, user_id=other.id) == 40300
+    assert publish(404, tag_id=[999]) == 40403
+    for bad in (
+        {"price": "-1"},
+        {"price": "1.001"},
+        {"price": "abc"},
+        {"title": ""},
+        {"tag_id": []},
+        {"tag_id": [1, 2, 3, 4, 5, 6]},
+        {"content": "x" * 5001},
+        {"user_id": 2**40},
+    ):
+        assert publish(400, **bad) == 40000, bad
+    consultant = api.consultant()
+    assert publish(403, token=consultant.token, user_id=consultant.id) == 40301
+
+
+def test_modify_replaces_fields_and_tags_only_for_the_owner(api: Api) -> None:
+    buyer, other = api.buyer(), api.buyer()
+    post_id = api.publish(buyer, tags=[1, 2])
+    change = {
+        "post_id": post_id,
+        "user_id": buyer.id,
+        "tag_id": [4],
+        "title": "新标题",
+        "content": "新内容",
+    }
+    api.ok("POST", "/api/user/post/modify", change, token=buyer.token)
+    [post] = api.ok("GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token)
+    assert (post["title"], post["summary"], post["tag_id"]) == ("新标题", "新内容", [4])
+
+    theirs = {**change, "user_id": other.id}
+    assert (
+        api.call("POST", "/api/user/post/modify", theirs, token=other.token, status=404)["code"]
+        == 40401
+    )
+    missing = {**change, "post_id": 99999}
+    assert (
+        api.call("POST", "/api/user/post/modify", missing, token=buyer.token, status=404)["code"]
+        == 40401
+    )
+    single_tag = {**change, "tag_id": 2}  # the source documents a single number
+    api.ok("POST", "/api/user/post/modify", single_tag, token=buyer.token)
+
+
+def test_modify_is_refused_once_taken(api: Api) -> None:
+    buyer, consultant = api.buyer(), api.consultant()
+    post_id = api.publish(buyer)
+    api.pay(buyer, post_id)
+    change = {"post_id": post_id, "user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c"}
+    api.ok("POST", "/api/user/post/modify", change, token=buyer.token)  # paid is still editable
+    api.accept(consultant, post_id)
+    assert (
+        api.call("POST", "/api/user/post/modify", change, token=buyer.token, status=409)["code"]
+        == 40900
+    )
+
+
+def test_delete_is_soft_and_takes_the_id_from_body_or_query(api: Api, res: Resources) -> None:
+    buyer, consultant = api.buyer(), api.consultant()
+    first, second = api.publish(buyer), api.publish(buyer)
+    api.ok("DELETE", "/api/user/post/delete", {"post_id": first}, token=buyer.token)
+    api.ok("DELETE", "/api/user/post/delete", params={"post_id": second}, token=buyer.token)
+    assert (
+        api.ok("GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token) == []
+    )
+    assert (
+        api.ok("GET", "/api/user/post/acquire", params={"tag_id": 1}, token=consultant.token) == []
+    )
+    with res.db.reading() as session:
+        rows = session.exec(select(Post)).all()
+    assert len(rows) == 2 and all(row.deleted_at is not None for row in rows)
+    # Deleting again, or without an id, or someone else's post.
+    assert (
+        api.call(
+            "DELETE", "/api/user/post/delete", {"post_id": first}, token=buyer.token, status=404
+        )["code"]
+        == 40401
+    )
+    assert (
+        api.call("DELETE", "/api/user/post/delete", token=buyer.token, status=400)["code"] == 40000
+    )
+    third = api.publish(buyer)
+    other = api.buyer()
+    api.call("DELETE", "/api/user/post/delete", {"post_id": third}, token=other.token, status=404)
+
+
+def test_a_paid_post_cannot_be_deleted(api: Api) -> None:
+    buyer = api.buyer()
+    post_id = api.publish(buyer)
+    api.pay(buyer, post_id)
+    assert (
+        api.call(
+            "DELETE", "/api/user/post/delete", {"post_id": post_id}, token=buyer.token, status=409
+        )["code"]
+        == 40900
+    )
+
+
+def test_check_lists_only_my_posts_newest_first_and_pages(api: Api) -> None:
+    buyer, other = api.buyer(), api.buyer()
+    mine = [api.publish(buyer, title=f"p{n}") for n in range(5)]
+    api.publish(other)
+    listed = api.ok("GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token)
+    assert [p["post_id"] for p in listed] == mine[::-1]
+    page2 = api.ok(
+        "GET",
+        "/api/user/post/check",
+        params={"user_id": buyer.id, "page": 2, "page_size": 2},
+        token=buyer.token,
+    )
+    assert [p["post_id"] for p in page2] == mine[::-1][2:4]
+    assert (
+        api.call(
+            "GET",
+            "/api/user/post/check",
+            params={"user_id": other.id},
+            token=buyer.token,
+            status=403,
+        )["code"]
+        == 40300
+    )
+    too_big = {"user_id": buyer.id, "page_size": 101}
+    assert (
+        api.call("GET", "/api/user/post/check", params=too_big, token=buyer.token, status=400)[
+            "code"
+        ]
+        == 40000
+    )
+
+
+def test_acquire_is_for_consultants_and_lists_open_and_paid_posts_of_a_tag(api: Api) -> None:
+    buyer, consultant, rival = api.buyer(), api.consultant(), api.consultant()
+    open_post = api.publish(buyer, tags=[5])
+    paid_post = api.publish(buyer, tags=[5])
+    taken_post = api.publish(buyer, tags=[5])
+    api.publish(buyer, tags=[6])
+    api.pay(buyer, paid_post)
+    api.pay(buyer, taken_post)
+    api.accept(rival, taken_post)
+    listed = api.ok("GET", "/api/user/post/acquire", params={"tag_id": 5}, token=consultant.token)
+    assert [(p["post_id"], p["status"]) for p in listed] == [
+        (paid_post, "paid"),
+        (open_post, "open"),
+    ]
+    assert set(listed[0]) == {
+        "post_id",
+        "user_id",
+        "tag_id",
+        "title",
+        "summary",
+        "create_time",
+        "price",
+        "status",
+    }
+    assert (
+        api.call(
+            "GET", "/api/user/post/acquire", params={"tag_id": 5}, token=buyer.token, status=403
+        )["code"]
+        == 40301
+    )
+    assert (
+        api.call(
+            "GET",
+            "/api/user/post/acquire",
+            params={"tag_id": 999},
+            token=consultant.token,
+            status=404,
+        )["code"]
+        == 40403
+    )
