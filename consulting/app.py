@@ -6,11 +6,13 @@ openapi/consulting.yaml. This module only wires what surrounds the routes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from connexion import AsyncApp
+from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
@@ -33,7 +35,12 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         yield
         resources.db.dispose()
 
-    app = AsyncApp(__name__, specification_dir=str(SPEC_PATH.parent), lifespan=lifespan)
+    app = AsyncApp(
+        __name__,
+        specification_dir=str(SPEC_PATH.parent),
+        lifespan=lifespan,
+        jsonifier=Jsonifier(json, ensure_ascii=False),  # Chinese text as text, not \u escapes
+    )
     app.add_api(
         SPEC_PATH.name,
         strict_validation=True,

@@ -20,7 +20,7 @@ from services.money import fen_to_yuan, yuan_to_fen
 from services.paging import Page
 from services.payments import refund_paid
 from services.posts import lock_post
-from services.timefmt import is_wall_clock, shanghai
+from services.timefmt import shanghai
 
 
 def accept(res: Resources, actor: Actor, post_id: int) -> int:
@@ -56,8 +56,6 @@ def add(
     buyer = actor.require(Role.BUYER)
     if status != OrderStatus.IN_PROGRESS:
         raise ApiError(ErrorCode.INVALID_PARAMETER, "status must be in_progress")
-    if not is_wall_clock(create_time):
-        raise ApiError(ErrorCode.INVALID_PARAMETER, "create_time")
     price_fen = yuan_to_fen(price)
     wanted = (buyer, post_id, consultant_id, price_fen)
     try:

@@ -12,11 +12,3 @@ FORMAT = "%Y-%m-%d %H:%M:%S"
 def shanghai(moment: datetime) -> str:
     """A database time (aware, UTC) as Shanghai wall-clock text."""
     return moment.astimezone(SHANGHAI).strftime(FORMAT)
-
-
-def is_wall_clock(text: str) -> bool:
-    try:
-        datetime.strptime(text, FORMAT)
-    except ValueError:
-        return False
-    return True

@@ -74,7 +74,8 @@ def test_order_add_checks_the_post_consultant_and_price(api: Api) -> None:
     assert add(404, consultant_id=99999) == 40405
     assert add(409, price="99.99") == 40900
     assert add(400, status="finished") == 40000
-    assert add(400, create_time="2017-13-45 99:00:00") == 40000
+    assert add(400, create_time="2017-13-01 09:00:00") == 40000
+    assert add(400, create_time="2017/06/25 05:17:51") == 40000
     assert add(404, token=api.buyer().token) == 40401  # someone else's post
     assert add(403, token=consultant.token) == 40301
     order_id = api.ok("POST", "/api/user/order/add", base, token=buyer.token)[0]
