@@ -115,6 +115,32 @@ def validate(
 
 
 @app.command()
+def contract(
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="The server to check, e.g. http://127.0.0.1:8000")
+    ],
+    junit_xml: Annotated[
+        str | None, typer.Option("--junit-xml", help="Also write a JUnit XML report here.")
+    ] = None,
+    max_examples: Annotated[int, typer.Option(help="Generated cases per operation.")] = 50,
+    workers: Annotated[int, typer.Option(help="Concurrent workers.")] = 1,
+    spec: Annotated[str, typer.Option(help="The OpenAPI document.")] = str(SPEC_PATH),
+) -> None:
+    """Fuzz any running server against the contract; exit non-zero on any violation."""
+    from contract_tests.runner import run
+
+    raise typer.Exit(
+        code=run(
+            base_url=base_url,
+            junit_xml=junit_xml,
+            max_examples=max_examples,
+            workers=workers,
+            spec=spec,
+        )
+    )
+
+
+@app.command()
 def codes() -> None:
     """Print the error-code table (x-error-codes)."""
     from consulting.spec import error_table

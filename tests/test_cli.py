@@ -33,7 +33,9 @@ def test_validate_names_an_operation_id_that_resolves_to_nothing(tmp_path: Path)
 
     broken = tmp_path / "broken.yaml"
     broken.write_text(
-        SPEC_PATH.read_text(encoding="utf-8").replace("handlers.posts.publish", "handlers.posts.nothing"),
+        SPEC_PATH.read_text(encoding="utf-8").replace(
+            "handlers.posts.publish", "handlers.posts.nothing"
+        ),
         encoding="utf-8",
     )
     result = runner.invoke(app, ["validate", "--spec", str(broken)])
@@ -49,7 +51,9 @@ def test_validate_rejects_an_invalid_document(tmp_path: Path) -> None:
 
 def test_python_error_codes_are_the_contracts_table() -> None:
     table = error_table()
-    assert {code: entry["name"] for code, entry in table.items()} == {c.value: c.name for c in ErrorCode}
+    assert {code: entry["name"] for code, entry in table.items()} == {
+        c.value: c.name for c in ErrorCode
+    }
     assert all(entry["status"] == ErrorCode(code).http_status for code, entry in table.items())
 
 
@@ -64,7 +68,9 @@ def test_serve_refuses_an_unmigrated_external_database(monkeypatch: pytest.Monke
     monkeypatch.setattr(consulting.migrate, "pending", lambda engine: True)
     started: list[object] = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: started.append(a))
-    result = runner.invoke(app, ["serve", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none"])
+    result = runner.invoke(
+        app, ["serve", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/none"]
+    )
     assert result.exit_code == 2 and "consulting db upgrade" in result.output
     assert started == []
 
@@ -72,10 +78,14 @@ def test_serve_refuses_an_unmigrated_external_database(monkeypatch: pytest.Monke
 def test_db_upgrade_then_tags_add_list_rename(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     assert runner.invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
-    added = runner.invoke(app, ["tags", "add", "tax-hk", "香港税务", "Hong Kong tax", "--database-url", url])
+    added = runner.invoke(
+        app, ["tags", "add", "tax-hk", "香港税务", "Hong Kong tax", "--database-url", url]
+    )
     assert added.exit_code == 0, added.output
     tag_id = int(added.output.split()[-1])
-    renamed = runner.invoke(app, ["tags", "rename", str(tag_id), "--name-en", "HK tax", "--database-url", url])
+    renamed = runner.invoke(
+        app, ["tags", "rename", str(tag_id), "--name-en", "HK tax", "--database-url", url]
+    )
     assert renamed.exit_code == 0
     listed = runner.invoke(app, ["tags", "list", "--database-url", url]).output
     assert f"{tag_id}\t香港税务\tHK tax" in listed and "法律咨询" in listed
