@@ -31,6 +31,8 @@ def test_signin_with_the_sms_code_then_register_binds_the_phone(
     assert isinstance(account_id, int)
     # The phone is now taken for this kind of account.
     assert register(api, role, status=409, username="dave", phone_number=phone)["code"] == 40905
+    signin = {"phone_number": phone, "verification_code": "123456"}
+    assert api.call("POST", f"/api/{role}/signin", signin, status=409)["code"] == 40905
 
 
 def test_register_with_an_unverified_phone_is_refused(api: Api) -> None:

@@ -154,3 +154,32 @@ def test_sign_follows_the_documented_rule() -> None:
 
     expected = hmac.new(b"k", b"a=1&b=2", hashlib.sha256).hexdigest().upper()
     assert sign(fields, "k") == expected
+
+
+def test_provider_failures_are_502_and_change_nothing(
+    api: Api, res: Resources, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from consulting.providers import PaymentProviderError
+
+    def down(*_args: object) -> str:
+        raise PaymentProviderError("provider unreachable")
+
+    buyer, consultant, post_id, order_id = api.in_progress_order()
+    monkeypatch.setattr(res.payments, "refund", down)
+    body = api.call(
+        "POST", "/api/user/order/cancel", {"post_id": order_id}, token=buyer.token, status=502
+    )
+    assert body["code"] == 50200
+    [order] = api.ok("GET", "/api/consultant/order/list", token=consultant.token)
+    assert order["status"] == "in_progress"
+    with res.db.reading() as session:
+        assert [p.status for p in session.exec(select(Payment)).all()] == ["paid"]
+
+    monkeypatch.setattr(res.payments, "create_prepay", down)
+    fresh = api.publish(buyer)
+    body = api.call(
+        "POST", "/api/pay/init", init_data(fresh, out_trade_no="T77"), token=buyer.token, status=502
+    )
+    assert body["code"] == 50200
+    with res.db.reading() as session:
+        assert session.exec(select(Payment).where(Payment.out_trade_no == "T77")).first() is None

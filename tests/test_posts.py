@@ -72,6 +72,18 @@ def test_modify_replaces_fields_and_tags_only_for_the_owner(api: Api) -> None:
     )
     single_tag = {**change, "tag_id": 2}  # the source documents a single number
     api.ok("POST", "/api/user/post/modify", single_tag, token=buyer.token)
+    not_me = {**change, "user_id": other.id}
+    assert (
+        api.call("POST", "/api/user/post/modify", not_me, token=buyer.token, status=403)["code"]
+        == 40300
+    )
+    unknown_tag = {**change, "tag_id": [999]}
+    assert (
+        api.call("POST", "/api/user/post/modify", unknown_tag, token=buyer.token, status=404)[
+            "code"
+        ]
+        == 40403
+    )
 
 
 def test_modify_is_refused_once_taken(api: Api) -> None:
