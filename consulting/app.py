@@ -18,11 +18,12 @@ from connexion.options import SwaggerUIOptions
 
 from consulting import SPEC_PATH
 from consulting.logs import configure_logging
-from consulting.middleware import AccessLogMiddleware, BodyLimitMiddleware, ResourcesMiddleware
+from consulting.middleware import AccessLogMiddleware, BodyLimitMiddleware, ScopeStateMiddleware
 from consulting.resources import Resources
 from consulting.responses import register_error_handlers
 from consulting.settings import Settings
 from consulting.validation import validator_map
+from consulting.web import RESOURCES_KEY
 
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> AsyncApp:
@@ -35,29 +36,39 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         yield
         resources.db.dispose()
 
-    app = AsyncApp(
+    app = new_app(lifespan)
+    app.add_api(
+        SPEC_PATH.name,
+        strict_validation=True,
+        validate_responses=settings.validate_responses,
+        swagger_ui_options=SWAGGER_UI,
+        validator_map=validator_map(),
+    )
+    surround(app, settings, {RESOURCES_KEY: resources})
+    return app
+
+
+SWAGGER_UI = SwaggerUIOptions(swagger_ui_path="/ui")
+
+
+def new_app(lifespan: Any = None) -> AsyncApp:
+    return AsyncApp(
         __name__,
         specification_dir=str(SPEC_PATH.parent),
         lifespan=lifespan,
         jsonifier=Jsonifier(json, ensure_ascii=False),  # Chinese text as text, not \u escapes
     )
-    app.add_api(
-        SPEC_PATH.name,
-        strict_validation=True,
-        validate_responses=settings.validate_responses,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
-        validator_map=validator_map(),
-    )
+
+
+def surround(app: AsyncApp, settings: Settings, state: dict[str, Any]) -> None:
+    """The envelope for every error, the access log, the body limit, the per-process state."""
     register_error_handlers(app)
     # Each one added here sits inside the ones added before it: the access log sees everything.
     app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
         BodyLimitMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, max_bytes=settings.max_body_bytes
     )
-    app.add_middleware(
-        ResourcesMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, resources=resources
-    )
-    return app
+    app.add_middleware(ScopeStateMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, state=state)
 
 
 def create_app_from_env() -> AsyncApp:

@@ -77,6 +77,35 @@ def serve(
     )
 
 
+@app.command()
+def mock(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 4010,
+    scenario: Annotated[
+        str, typer.Option(help="empty | demo | buyer-with-paid-post | consultant-with-orders")
+    ] = "demo",
+    delay: Annotated[int, typer.Option(help="Latency added to every response, in ms.")] = 0,
+    static: Annotated[
+        bool, typer.Option("--static", help="Documented examples only, no database.")
+    ] = False,
+) -> None:
+    """Run the mock for frontend teams: seeded and stateful (or --static), throw-away data."""
+    import uvicorn
+
+    from consulting.logs import configure_logging
+    from consulting.mock import MockOptions, banner, create_mock_app
+    from consulting.scenarios import SCENARIOS
+
+    if scenario not in SCENARIOS:
+        typer.echo(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}", err=True)
+        raise typer.Exit(code=2)
+    options = MockOptions(scenario=scenario, delay_ms=delay, static=static)
+    configure_logging("INFO")
+    app = create_mock_app(options)
+    typer.echo(banner(options, host, port))
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     database_url: DatabaseUrl = None,
@@ -196,3 +225,7 @@ def main() -> None:
     except ApiError as exc:
         typer.echo(exc.msg, err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,23 +12,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consulting.errors import BodyTooLarge, ErrorCode
 from consulting.logs import request_id
-from consulting.resources import Resources
 from consulting.responses import send_envelope
-from consulting.web import RESOURCES_KEY
 
 log = logging.getLogger("consulting.access")
 
 
-class ResourcesMiddleware:
-    """Puts the process's resources on every request's scope, for handlers and security."""
+class ScopeStateMiddleware:
+    """Puts objects built once per process on every request's scope state.
 
-    def __init__(self, app: ASGIApp, resources: Resources) -> None:
+    Handlers and security hooks find the resources there (``consulting.web.resources``),
+    so nothing depends on module globals and two apps can live in one process (tests, mock).
+    """
+
+    def __init__(self, app: ASGIApp, state: dict[str, Any]) -> None:
         self.app = app
-        self.resources = resources
+        self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            scope.setdefault("state", {})[RESOURCES_KEY] = self.resources
+            scope.setdefault("state", {}).update(self.state)
         await self.app(scope, receive, send)
 
 

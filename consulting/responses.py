@@ -84,7 +84,9 @@ def on_problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     if code.http_status >= 500:
         log.error("connexion problem: %s %s", exc.status, exc.title)
         return error_response(code)
-    detail = f"{message_for(code)}: {exc.detail}" if exc.detail else None
+    # jsonschema's messages for query parameters carry the whole schema after a blank line.
+    reason = str(exc.detail).split("\n\n", 1)[0] if exc.detail else ""
+    detail = f"{message_for(code)}: {reason}" if reason else None
     return error_response(code, detail, dict(exc.headers or {}))
 
 

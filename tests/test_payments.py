@@ -164,7 +164,7 @@ def test_provider_failures_are_502_and_change_nothing(
     def down(*_args: object) -> str:
         raise PaymentProviderError("provider unreachable")
 
-    buyer, consultant, post_id, order_id = api.in_progress_order()
+    buyer, consultant, _, order_id = api.in_progress_order()
     monkeypatch.setattr(res.payments, "refund", down)
     body = api.call(
         "POST", "/api/user/order/cancel", {"post_id": order_id}, token=buyer.token, status=502
