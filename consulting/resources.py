@@ -32,7 +32,7 @@ class Resources:
         )
         return cls(
             settings=settings,
-            db=Database(settings.database_url),
+            db=Database(settings.database_url, settings.sqlite_busy_timeout_ms),
             sms=sms,
             payments=FakePaymentProvider(),
             hasher=PasswordHasher(

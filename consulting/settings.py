@@ -24,6 +24,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "CONSULTING_DATABASE_URL", "database_url"),
         description="SQLAlchemy URL; sqlite (default), postgresql+psycopg or mysql+pymysql.",
     )
+    # How long an SQLite writer waits for the lock before the request is answered 503.
+    sqlite_busy_timeout_ms: int = 5000
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

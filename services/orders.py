@@ -16,6 +16,7 @@ from consulting.resources import Resources
 from models import Consultant, Order, OrderStatus, Post, PostStatus
 from models._common import utcnow
 from services.actors import Actor, Role
+from services.locking import for_update
 from services.money import fen_to_yuan, yuan_to_fen
 from services.paging import Page
 from services.payments import refund_paid
@@ -166,8 +167,7 @@ def _lock_order(
     if peek is None:
         raise ApiError(ErrorCode.ORDER_NOT_FOUND)
     post = lock_post(session, peek.post_id, include_deleted=True)
-    order = session.exec(select(Order).where(Order.id == order_id).with_for_update()).one()
-    session.refresh(order)
+    order = session.exec(for_update(select(Order).where(Order.id == order_id))).one()
     mine = (buyer is None or order.user_id == buyer) and (
         consultant is None or order.consultant_id == consultant
     )

@@ -20,6 +20,7 @@ from consulting.resources import Resources
 from models import LedgerEntry, Payment, PaymentStatus, Post, PostStatus
 from models._common import utcnow
 from services.actors import Actor, Role
+from services.locking import for_update
 from services.posts import lock_post
 
 
@@ -110,11 +111,8 @@ def notify(res: Resources, fields: Mapping[str, str]) -> None:
 
 def refund_paid(session: Session, res: Resources, post_id: int) -> None:
     """Refund the post's confirmed payment, if it has one (order cancel)."""
-    payment = session.exec(
-        select(Payment)
-        .where(Payment.post_id == post_id, Payment.status == PaymentStatus.PAID)
-        .with_for_update()
-    ).first()
+    paid = select(Payment).where(Payment.post_id == post_id, Payment.status == PaymentStatus.PAID)
+    payment = session.exec(for_update(paid)).first()
     if payment is not None:
         _refund(session, res, payment)
 
@@ -170,7 +168,7 @@ def _refund(session: Session, res: Resources, payment: Payment) -> None:
 
 def _by_trade_no(session: Session, out_trade_no: str, *, lock: bool = False) -> Payment | None:
     query = select(Payment).where(Payment.out_trade_no == out_trade_no)
-    return session.exec(query.with_for_update() if lock else query).first()
+    return session.exec(for_update(query) if lock else query).first()
 
 
 def _same_payment_or_conflict(payment: Payment, buyer: int, post_id: int, fee: int) -> str:

@@ -12,6 +12,7 @@ from consulting.resources import Resources
 from models import Post, PostStatus, PostTag, Tag
 from models._common import utcnow
 from services.actors import Actor, Role
+from services.locking import for_update
 from services.money import fen_to_yuan, yuan_to_fen
 from services.paging import Page
 from services.timefmt import shanghai
@@ -143,7 +144,7 @@ def lock_post(
     session: Session, post_id: int, owner: int | None = None, *, include_deleted: bool = False
 ) -> Post:
     """The post, locked for this transaction; deleted or another buyer's post is 'not found'."""
-    post = session.exec(select(Post).where(Post.id == post_id).with_for_update()).first()
+    post = session.exec(for_update(select(Post).where(Post.id == post_id))).first()
     if post is None or (owner is not None and post.user_id != owner):
         raise ApiError(ErrorCode.POST_NOT_FOUND)
     if post.deleted_at is not None and not include_deleted:

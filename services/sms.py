@@ -12,6 +12,7 @@ from consulting.errors import ApiError, ErrorCode
 from consulting.resources import Resources
 from models import SmsCode
 from models._common import utcnow
+from services.locking import for_update
 
 
 def _digest(phone_number: str, code: str) -> str:
@@ -24,9 +25,8 @@ def _latest(session: Session, phone_number: str) -> SmsCode | None:
         .where(SmsCode.phone_number == phone_number)
         .order_by(col(SmsCode.id).desc())
         .limit(1)
-        .with_for_update()
     )
-    return session.exec(query).first()
+    return session.exec(for_update(query)).first()
 
 
 def send(res: Resources, phone_number: str) -> None:

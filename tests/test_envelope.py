@@ -74,7 +74,7 @@ def test_a_body_without_length_is_cut_off_at_the_limit() -> None:
     [
         ({}, "RequestBody"),
         ({"phone_number": "13800000000", "extra": "1"}, "extra"),
-        ({"phone_number": "\x00"}, "phone_number"),
+        ({"phone_number": "\x00"}, "NUL byte"),
         ({"phone_number": "1" * 5000}, "phone_number"),
     ],
 )

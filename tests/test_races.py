@@ -1,0 +1,150 @@
+"""Competing requests fired at once (threads released by a barrier) against the database under
+test (SQLite by default, PostgreSQL or MariaDB with TEST_DATABASE_URL); the database is checked
+afterwards. Each race runs the service functions that the handlers call, 20 at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlmodel import col, select
+
+from consulting.errors import ApiError, ErrorCode
+from consulting.resources import Resources
+from models import LedgerEntry, Order, Payment, Post, PostTag
+from services import orders, payments, posts
+from services.actors import Actor, Role
+from tests.api import Api
+
+RACERS = 20
+T = TypeVar("T")
+
+
+def race(calls: list[Callable[[], T]]) -> list[T | ApiError]:
+    """Run every call at the same moment; return results, with refusals as the ApiError."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], T]) -> T | ApiError:
+        barrier.wait()
+        try:
+            return call()
+        except ApiError as refused:
+            return refused
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def actor(role: Role, account_id: int) -> Actor:
+    return Actor(role=role, account_id=account_id, session_id=0)
+
+
+def paid_post(api: Api) -> tuple[Any, int]:
+    buyer = api.buyer()
+    post_id = api.publish(buyer)
+    api.pay(buyer, post_id)
+    return buyer, post_id
+
+
+def test_many_consultants_accept_one_paid_post_exactly_one_wins(api: Api, res: Resources) -> None:
+    _, post_id = paid_post(api)
+    consultants = [api.consultant() for _ in range(RACERS)]
+    results = race(
+        [lambda c=c: orders.accept(res, actor(Role.CONSULTANT, c.id), post_id) for c in consultants]
+    )
+    winners = [r for r in results if r == post_id]
+    losers = [r for r in results if isinstance(r, ApiError)]
+    assert len(winners) == 1 and len(losers) == RACERS - 1
+    assert {loser.code for loser in losers} == {ErrorCode.POST_ALREADY_TAKEN}
+    with res.db.reading() as session:
+        post = session.get(Post, post_id)
+    assert post is not None and post.status == "taken"
+    winner = consultants[results.index(post_id)]
+    assert post.consultant_id == winner.id
+
+
+def test_the_same_order_no_at_once_makes_one_order(api: Api, res: Resources) -> None:
+    buyer, post_id = paid_post(api)
+    consultant = api.consultant()
+    api.accept(consultant, post_id)
+    fields = {
+        "order_no": "RACE-1",
+        "create_time": "2017-06-25 05:17:51",
+        "price": "100.00",
+        "post_id": post_id,
+        "consultant_id": consultant.id,
+        "status": "in_progress",
+    }
+    results = race([lambda: orders.add(res, actor(Role.BUYER, buyer.id), **fields)] * RACERS)
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == 1
+    with res.db.reading() as session:
+        assert len(session.exec(select(Order).where(Order.order_no == "RACE-1")).all()) == 1
+    # A later retry with identical fields answers the same id.
+    assert orders.add(res, actor(Role.BUYER, buyer.id), **fields) == results[0]
+
+
+def test_one_notify_delivered_many_times_at_once_moves_money_once(api: Api, res: Resources) -> None:
+    buyer = api.buyer()
+    post_id = api.publish(buyer)
+    out_trade_no = api.pay_init(buyer, post_id, 10000)
+    fields = api.notify_fields(out_trade_no, 10000)
+    results = race([lambda: payments.notify(res, fields)] * RACERS)
+    assert results == [None] * RACERS
+    race([lambda: payments.notify(res, fields)] * RACERS)  # and again, later
+    with res.db.reading() as session:
+        [payment] = session.exec(select(Payment)).all()
+        entries = session.exec(select(LedgerEntry)).all()
+        post = session.get(Post, post_id)
+    assert payment.status == "paid" and len(entries) == 1
+    assert post is not None and post.status == "paid"
+
+
+def test_concurrent_modifies_leave_one_whole_version(api: Api, res: Resources) -> None:
+    buyer = api.buyer()
+    post_id = api.publish(buyer, tags=[1])
+    buyer_actor = actor(Role.BUYER, buyer.id)
+
+    def modify(n: int) -> None:
+        tags = [1 + n % 12, 1 + (n + 1) % 12]
+        posts.modify(
+            res,
+            buyer_actor,
+            post_id=post_id,
+            user_id=buyer.id,
+            tag_ids=tags,
+            title=f"title {n}",
+            content=f"content {n}",
+        )
+
+    results = race([lambda n=n: modify(n) for n in range(RACERS)])
+    assert results == [None] * RACERS
+    with res.db.reading() as session:
+        post = session.get(Post, post_id)
+        tags = sorted(
+            session.exec(select(PostTag.tag_id).where(col(PostTag.post_id) == post_id)).all()
+        )
+    assert post is not None
+    n = int(post.title.split()[-1])
+    assert post.content == f"content {n}"
+    assert tags == sorted({1 + n % 12, 1 + (n + 1) % 12})
+
+
+def test_concurrent_registrations_of_one_username_make_one_account(
+    api: Api, res: Resources
+) -> None:
+    from services import accounts
+
+    def register() -> int:
+        return accounts.register(
+            res, Role.BUYER, username="Racer", password="password123", password_again="password123"
+        )
+
+    results = race([register] * RACERS)
+    created = [r for r in results if isinstance(r, int)]
+    refused = Counter(r.code for r in results if isinstance(r, ApiError))
+    assert len(created) == 1 and refused == {ErrorCode.USERNAME_TAKEN: RACERS - 1}
