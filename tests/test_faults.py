@@ -1,0 +1,102 @@
+"""Faults: the database going away and coming back, a failure inside a unit of work, and
+SQLite's write lock held by someone else. Each answers the envelope, never a 500."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import select
+from starlette.testclient import TestClient
+
+from consulting.app import create_app
+from consulting.resources import Resources
+from consulting.settings import Settings
+from models import Post
+from tests.api import Api
+from tests.conftest import EXTERNAL_URL
+from tests.tcpproxy import CuttableProxy
+
+
+@pytest.fixture
+def proxied(settings: Settings) -> Iterator[tuple[Api, CuttableProxy]]:
+    """The app talking to the external database through a proxy the test can cut."""
+    url = make_url(settings.database_url)
+    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
+    through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    res = Resources.from_settings(settings.model_copy(update={"database_url": through}))
+    try:
+        with TestClient(create_app(resources=res), raise_server_exceptions=False) as client:
+            yield Api(client, res), proxy
+    finally:
+        res.db.dispose()
+        proxy.close()
+
+
+@pytest.mark.skipif(not EXTERNAL_URL, reason="needs a database server: set TEST_DATABASE_URL")
+def test_database_down_is_503_and_the_service_recovers_by_itself(
+    proxied: tuple[Api, CuttableProxy],
+) -> None:
+    api, proxy = proxied
+    buyer = api.buyer()
+    api.publish(buyer)
+    proxy.cut()
+    for _ in range(3):
+        down = api.call(
+            "GET",
+            "/api/user/post/check",
+            params={"user_id": buyer.id},
+            token=buyer.token,
+            status=503,
+        )
+        assert down["code"] == 50300
+        assert api.last_response.headers["retry-after"]
+    proxy.restore()
+    [post] = api.ok("GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token)
+    assert post["status"] == "open"
+    api.publish(buyer)
+
+
+def test_a_failure_inside_a_unit_of_work_commits_nothing(
+    api: Api, res: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import services.posts
+
+    buyer = api.buyer()
+
+    def connection_lost(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("INSERT INTO post_tags", {}, Exception("connection lost"))
+
+    # The post row is flushed first; the failure comes after it, in the same transaction.
+    monkeypatch.setattr(services.posts, "PostTag", connection_lost)
+    data = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
+    body = api.call("POST", "/api/user/post/publish", data, token=buyer.token, status=503)
+    assert body["code"] == 50300
+    with res.db.reading() as session:
+        assert session.exec(select(Post)).all() == []
+
+
+@pytest.mark.skipif(bool(EXTERNAL_URL), reason="SQLite's own write lock")
+def test_sqlite_busy_is_503_not_500(settings: Settings) -> None:
+    res = Resources.from_settings(settings.model_copy(update={"sqlite_busy_timeout_ms": 200}))
+    with TestClient(create_app(resources=res), raise_server_exceptions=False) as client:
+        api = Api(client, res)
+        buyer = api.buyer()
+        holder = sqlite3.connect(
+            make_url(settings.database_url).database or "", isolation_level=None
+        )
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        try:
+            data = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
+            busy = api.call("POST", "/api/user/post/publish", data, token=buyer.token, status=503)
+            assert busy["code"] == 50300
+            # Readers are not blocked by the writer (WAL).
+            api.ok("GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        api.publish(buyer)
+    res.db.dispose()
