@@ -30,7 +30,7 @@ import httpx
 from sqlalchemy import func, select
 
 NOTIFY_KEY = "load-test-notify-key"
-PASSWORD = "load-test-password"
+PASSWORD = "load-test-password"  # noqa: S105 - throw-away accounts of the load test
 
 
 @dataclass
