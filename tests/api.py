@@ -52,6 +52,13 @@ class Api:
             assert body["code"] // 100 == response.status_code and body["msg"], body
         return body
 
+    def fails(
+        self, code: int, method: str, path: str, data: dict[str, Any] | None = None, **kw: Any
+    ) -> None:
+        """Assert the request is refused with business ``code`` (and the status it implies)."""
+        body = self.call(method, path, data, status=code // 100, **kw)
+        assert body["code"] == code, body
+
     def ok(
         self, method: str, path: str, data: dict[str, Any] | None = None, **kw: Any
     ) -> list[Any]:

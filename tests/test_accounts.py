@@ -32,7 +32,7 @@ def test_signin_with_the_sms_code_then_register_binds_the_phone(
     # The phone is now taken for this kind of account.
     assert register(api, role, status=409, username="dave", phone_number=phone)["code"] == 40905
     signin = {"phone_number": phone, "verification_code": "123456"}
-    assert api.call("POST", f"/api/{role}/signin", signin, status=409)["code"] == 40905
+    api.fails(40905, "POST", f"/api/{role}/signin", signin)
 
 
 def test_register_with_an_unverified_phone_is_refused(api: Api) -> None:
@@ -89,7 +89,7 @@ def test_one_code_per_phone_per_minute(api: Api) -> None:
 
 @pytest.mark.parametrize("phone", ["12800000000", "1380000000", "138000000000", "+8613800000000"])
 def test_only_mainland_mobile_numbers(api: Api, phone: str) -> None:
-    assert api.call("POST", "/api/sms/send", {"phone_number": phone}, status=400)["code"] == 40000
+    api.fails(40000, "POST", "/api/sms/send", {"phone_number": phone})
 
 
 def test_register_rules(api: Api, res: Resources) -> None:
@@ -155,12 +155,7 @@ def test_login_failures_are_throttled_per_address(api: Api, res: Resources) -> N
             {"username": f"nobody{n}", "password": "whatever1"},
             status=401,
         )
-    assert (
-        api.call("POST", "/api/user/login", {"username": "other", "password": "x"}, status=429)[
-            "code"
-        ]
-        == 42900
-    )
+    api.fails(42900, "POST", "/api/user/login", {"username": "other", "password": "x"})
 
 
 def test_unknown_user_and_wrong_password_look_the_same(api: Api) -> None:
@@ -190,12 +185,7 @@ def test_expired_and_revoked_sessions_are_refused(api: Api, res: Resources) -> N
     with res.db.transaction() as session:
         for row in session.exec(select(AuthSession)).all():
             row.expires_at = utcnow() - timedelta(seconds=1)
-    assert (
-        api.call("GET", "/api/user/post/check", params=params, token=buyer.token, status=401)[
-            "code"
-        ]
-        == 40100
-    )
+    api.fails(40100, "GET", "/api/user/post/check", params=params, token=buyer.token)
 
     other = api.buyer()
     api.ok("POST", "/api/user/logout", token=other.token)
@@ -204,9 +194,7 @@ def test_expired_and_revoked_sessions_are_refused(api: Api, res: Resources) -> N
 
 def test_logout_clears_the_cookie_and_needs_the_right_role(api: Api) -> None:
     buyer = api.buyer()
-    assert (
-        api.call("POST", "/api/consultant/logout", token=buyer.token, status=403)["code"] == 40301
-    )
+    api.fails(40301, "POST", "/api/consultant/logout", token=buyer.token)
     api.ok("POST", "/api/user/logout", token=buyer.token)
     assert "Max-Age=0" in api.last_response.headers["set-cookie"]
 

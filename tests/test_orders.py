@@ -10,44 +10,16 @@ from tests.api import Api
 def test_only_a_paid_or_free_post_can_be_accepted_and_only_once(api: Api) -> None:
     buyer, first, second = api.buyer(), api.consultant(), api.consultant()
     unpaid = api.publish(buyer)
-    assert (
-        api.call(
-            "POST",
-            "/api/consultant/order/accept",
-            {"post_id": unpaid},
-            token=first.token,
-            status=409,
-        )["code"]
-        == 40900
-    )
+    api.fails(40900, "POST", "/api/consultant/order/accept", {"post_id": unpaid}, token=first.token)
     free = api.publish(buyer, price="0")
     api.accept(first, free)
     paid = api.publish(buyer)
     api.pay(buyer, paid)
     api.accept(first, paid)
     api.accept(first, paid)  # a retry by the same consultant is harmless
-    assert (
-        api.call(
-            "POST",
-            "/api/consultant/order/accept",
-            {"post_id": paid},
-            token=second.token,
-            status=409,
-        )["code"]
-        == 40902
-    )
-    assert (
-        api.call(
-            "POST", "/api/consultant/order/accept", {"post_id": 9999}, token=first.token, status=404
-        )["code"]
-        == 40401
-    )
-    assert (
-        api.call(
-            "POST", "/api/consultant/order/accept", {"post_id": paid}, token=buyer.token, status=403
-        )["code"]
-        == 40301
-    )
+    api.fails(40902, "POST", "/api/consultant/order/accept", {"post_id": paid}, token=second.token)
+    api.fails(40401, "POST", "/api/consultant/order/accept", {"post_id": 9999}, token=first.token)
+    api.fails(40301, "POST", "/api/consultant/order/accept", {"post_id": paid}, token=buyer.token)
 
 
 def test_order_add_checks_the_post_consultant_and_price(api: Api) -> None:
@@ -101,10 +73,7 @@ def test_order_no_reused_with_other_fields_is_a_conflict(api: Api) -> None:
         "consultant_id": consultant.id,
         "status": "in_progress",
     }
-    assert (
-        api.call("POST", "/api/user/order/add", data, token=buyer.token, status=409)["code"]
-        == 40903
-    )
+    api.fails(40903, "POST", "/api/user/order/add", data, token=buyer.token)
 
 
 def test_cancel_refunds_and_reopens_the_post(api: Api, res: Resources) -> None:
@@ -117,76 +86,34 @@ def test_cancel_refunds_and_reopens_the_post(api: Api, res: Resources) -> None:
     listed = api.ok("GET", "/api/user/post/acquire", params={"tag_id": 1}, token=consultant.token)
     assert [(p["post_id"], p["status"]) for p in listed] == [(post_id, "open")]
     # Cancelling twice is a state conflict; finishing a cancelled order too.
-    assert (
-        api.call(
-            "POST", "/api/user/order/cancel", {"order_id": order_id}, token=buyer.token, status=409
-        )["code"]
-        == 40900
-    )
-    assert (
-        api.call(
-            "POST",
-            "/api/consultant/order/finish",
-            {"order_id": order_id},
-            token=consultant.token,
-            status=409,
-        )["code"]
-        == 40900
+    api.fails(40900, "POST", "/api/user/order/cancel", {"order_id": order_id}, token=buyer.token)
+    api.fails(
+        40900,
+        "POST",
+        "/api/consultant/order/finish",
+        {"order_id": order_id},
+        token=consultant.token,
     )
 
 
 def test_cancel_and_delete_need_exactly_one_id_and_my_order(api: Api) -> None:
     buyer, _, _, order_id = api.in_progress_order()
     stranger = api.buyer()
-    assert (
-        api.call("POST", "/api/user/order/cancel", {}, token=buyer.token, status=400)["code"]
-        == 40000
-    )
+    api.fails(40000, "POST", "/api/user/order/cancel", {}, token=buyer.token)
     both = {"post_id": order_id, "order_id": order_id}
-    assert (
-        api.call("POST", "/api/user/order/cancel", both, token=buyer.token, status=400)["code"]
-        == 40000
-    )
-    assert (
-        api.call(
-            "POST",
-            "/api/user/order/cancel",
-            {"post_id": order_id},
-            token=stranger.token,
-            status=404,
-        )["code"]
-        == 40402
-    )
-    assert (
-        api.call(
-            "POST",
-            "/api/user/order/delete",
-            {"post_id": order_id},
-            token=stranger.token,
-            status=404,
-        )["code"]
-        == 40402
-    )
+    api.fails(40000, "POST", "/api/user/order/cancel", both, token=buyer.token)
+    api.fails(40402, "POST", "/api/user/order/cancel", {"post_id": order_id}, token=stranger.token)
+    api.fails(40402, "POST", "/api/user/order/delete", {"post_id": order_id}, token=stranger.token)
 
 
 def test_delete_only_finished_or_cancelled_and_only_from_the_buyers_view(
     api: Api, res: Resources
 ) -> None:
     buyer, consultant, _, order_id = api.in_progress_order()
-    assert (
-        api.call(
-            "POST", "/api/user/order/delete", {"post_id": order_id}, token=buyer.token, status=409
-        )["code"]
-        == 40900
-    )
+    api.fails(40900, "POST", "/api/user/order/delete", {"post_id": order_id}, token=buyer.token)
     api.ok("POST", "/api/consultant/order/finish", {"order_id": order_id}, token=consultant.token)
     api.ok("POST", "/api/user/order/delete", {"post_id": order_id}, token=buyer.token)
-    assert (
-        api.call(
-            "POST", "/api/user/order/delete", {"post_id": order_id}, token=buyer.token, status=404
-        )["code"]
-        == 40402
-    )
+    api.fails(40402, "POST", "/api/user/order/delete", {"post_id": order_id}, token=buyer.token)
     with res.db.reading() as session:
         order = session.get(Order, order_id)
     assert order is not None and order.deleted_by_buyer_at is not None
@@ -197,35 +124,16 @@ def test_delete_only_finished_or_cancelled_and_only_from_the_buyers_view(
 def test_finish_is_for_the_assigned_consultant_only(api: Api) -> None:
     buyer, consultant, post_id, order_id = api.in_progress_order()
     other = api.consultant()
-    assert (
-        api.call(
-            "POST",
-            "/api/consultant/order/finish",
-            {"order_id": order_id},
-            token=other.token,
-            status=404,
-        )["code"]
-        == 40402
+    api.fails(
+        40402, "POST", "/api/consultant/order/finish", {"order_id": order_id}, token=other.token
     )
-    assert (
-        api.call(
-            "POST",
-            "/api/consultant/order/finish",
-            {"order_id": order_id},
-            token=buyer.token,
-            status=403,
-        )["code"]
-        == 40301
+    api.fails(
+        40301, "POST", "/api/consultant/order/finish", {"order_id": order_id}, token=buyer.token
     )
     api.ok("POST", "/api/consultant/order/finish", {"order_id": order_id}, token=consultant.token)
     [post] = api.ok("GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token)
     assert post["post_id"] == post_id and post["status"] == "finished"
-    assert (
-        api.call(
-            "POST", "/api/user/order/cancel", {"order_id": order_id}, token=buyer.token, status=409
-        )["code"]
-        == 40900
-    )
+    api.fails(40900, "POST", "/api/user/order/cancel", {"order_id": order_id}, token=buyer.token)
 
 
 def test_consultant_order_list_filters_and_pages(api: Api) -> None:

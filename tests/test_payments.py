@@ -59,33 +59,12 @@ def test_init_refusals(api: Api, changes: dict, status: int, code: int) -> None:
 def test_init_refuses_free_paid_and_foreign_posts(api: Api) -> None:
     buyer, stranger = api.buyer(), api.buyer()
     free = api.publish(buyer, price="0")
-    assert (
-        api.call(
-            "POST", "/api/pay/init", init_data(free, total_fee="0"), token=buyer.token, status=400
-        )["code"]
-        == 40003
-    )
+    api.fails(40003, "POST", "/api/pay/init", init_data(free, total_fee="0"), token=buyer.token)
     paid = api.publish(buyer)
     api.pay(buyer, paid)
-    assert (
-        api.call(
-            "POST",
-            "/api/pay/init",
-            init_data(paid, out_trade_no="T9"),
-            token=buyer.token,
-            status=409,
-        )["code"]
-        == 40900
-    )
-    assert (
-        api.call(
-            "POST",
-            "/api/pay/init",
-            init_data(paid, out_trade_no="T8"),
-            token=stranger.token,
-            status=404,
-        )["code"]
-        == 40401
+    api.fails(40900, "POST", "/api/pay/init", init_data(paid, out_trade_no="T9"), token=buyer.token)
+    api.fails(
+        40401, "POST", "/api/pay/init", init_data(paid, out_trade_no="T8"), token=stranger.token
     )
 
 
@@ -109,17 +88,11 @@ def test_notify_needs_a_valid_signature_and_the_right_amount(api: Api) -> None:
     post_id = api.publish(buyer)
     out_trade_no = api.pay_init(buyer, post_id, 10000)
     forged = {**api.notify_fields(out_trade_no, 10000), "sign": "0" * 64}
-    assert api.call("POST", "/api/pay/notify", forged, status=403)["code"] == 40302
+    api.fails(40302, "POST", "/api/pay/notify", forged)
     tampered = {**api.notify_fields(out_trade_no, 10000), "total_fee": "1"}
-    assert api.call("POST", "/api/pay/notify", tampered, status=403)["code"] == 40302
-    assert (
-        api.call("POST", "/api/pay/notify", api.notify_fields(out_trade_no, 1), status=400)["code"]
-        == 40003
-    )
-    assert (
-        api.call("POST", "/api/pay/notify", api.notify_fields("UNKNOWN", 10000), status=404)["code"]
-        == 40404
-    )
+    api.fails(40302, "POST", "/api/pay/notify", tampered)
+    api.fails(40003, "POST", "/api/pay/notify", api.notify_fields(out_trade_no, 1))
+    api.fails(40404, "POST", "/api/pay/notify", api.notify_fields("UNKNOWN", 10000))
 
 
 def test_a_failed_payment_leaves_the_post_open(api: Api, res: Resources) -> None:

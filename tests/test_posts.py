@@ -61,29 +61,15 @@ def test_modify_replaces_fields_and_tags_only_for_the_owner(api: Api) -> None:
     assert (post["title"], post["summary"], post["tag_id"]) == ("新标题", "新内容", [4])
 
     theirs = {**change, "user_id": other.id}
-    assert (
-        api.call("POST", "/api/user/post/modify", theirs, token=other.token, status=404)["code"]
-        == 40401
-    )
+    api.fails(40401, "POST", "/api/user/post/modify", theirs, token=other.token)
     missing = {**change, "post_id": 99999}
-    assert (
-        api.call("POST", "/api/user/post/modify", missing, token=buyer.token, status=404)["code"]
-        == 40401
-    )
+    api.fails(40401, "POST", "/api/user/post/modify", missing, token=buyer.token)
     single_tag = {**change, "tag_id": 2}  # the source documents a single number
     api.ok("POST", "/api/user/post/modify", single_tag, token=buyer.token)
     not_me = {**change, "user_id": other.id}
-    assert (
-        api.call("POST", "/api/user/post/modify", not_me, token=buyer.token, status=403)["code"]
-        == 40300
-    )
+    api.fails(40300, "POST", "/api/user/post/modify", not_me, token=buyer.token)
     unknown_tag = {**change, "tag_id": [999]}
-    assert (
-        api.call("POST", "/api/user/post/modify", unknown_tag, token=buyer.token, status=404)[
-            "code"
-        ]
-        == 40403
-    )
+    api.fails(40403, "POST", "/api/user/post/modify", unknown_tag, token=buyer.token)
 
 
 def test_modify_is_refused_once_taken(api: Api) -> None:
@@ -93,10 +79,7 @@ def test_modify_is_refused_once_taken(api: Api) -> None:
     change = {"post_id": post_id, "user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c"}
     api.ok("POST", "/api/user/post/modify", change, token=buyer.token)  # paid is still editable
     api.accept(consultant, post_id)
-    assert (
-        api.call("POST", "/api/user/post/modify", change, token=buyer.token, status=409)["code"]
-        == 40900
-    )
+    api.fails(40900, "POST", "/api/user/post/modify", change, token=buyer.token)
 
 
 def test_delete_is_soft_and_takes_the_id_from_body_or_query(api: Api, res: Resources) -> None:
@@ -114,15 +97,8 @@ def test_delete_is_soft_and_takes_the_id_from_body_or_query(api: Api, res: Resou
         rows = session.exec(select(Post)).all()
     assert len(rows) == 2 and all(row.deleted_at is not None for row in rows)
     # Deleting again, or without an id, or someone else's post.
-    assert (
-        api.call(
-            "DELETE", "/api/user/post/delete", {"post_id": first}, token=buyer.token, status=404
-        )["code"]
-        == 40401
-    )
-    assert (
-        api.call("DELETE", "/api/user/post/delete", token=buyer.token, status=400)["code"] == 40000
-    )
+    api.fails(40401, "DELETE", "/api/user/post/delete", {"post_id": first}, token=buyer.token)
+    api.fails(40000, "DELETE", "/api/user/post/delete", token=buyer.token)
     third = api.publish(buyer)
     other = api.buyer()
     api.call("DELETE", "/api/user/post/delete", {"post_id": third}, token=other.token, status=404)
@@ -132,12 +108,7 @@ def test_a_paid_post_cannot_be_deleted(api: Api) -> None:
     buyer = api.buyer()
     post_id = api.publish(buyer)
     api.pay(buyer, post_id)
-    assert (
-        api.call(
-            "DELETE", "/api/user/post/delete", {"post_id": post_id}, token=buyer.token, status=409
-        )["code"]
-        == 40900
-    )
+    api.fails(40900, "DELETE", "/api/user/post/delete", {"post_id": post_id}, token=buyer.token)
 
 
 def test_check_lists_only_my_posts_newest_first_and_pages(api: Api) -> None:
@@ -153,23 +124,9 @@ def test_check_lists_only_my_posts_newest_first_and_pages(api: Api) -> None:
         token=buyer.token,
     )
     assert [p["post_id"] for p in page2] == mine[::-1][2:4]
-    assert (
-        api.call(
-            "GET",
-            "/api/user/post/check",
-            params={"user_id": other.id},
-            token=buyer.token,
-            status=403,
-        )["code"]
-        == 40300
-    )
+    api.fails(40300, "GET", "/api/user/post/check", params={"user_id": other.id}, token=buyer.token)
     too_big = {"user_id": buyer.id, "page_size": 101}
-    assert (
-        api.call("GET", "/api/user/post/check", params=too_big, token=buyer.token, status=400)[
-            "code"
-        ]
-        == 40000
-    )
+    api.fails(40000, "GET", "/api/user/post/check", params=too_big, token=buyer.token)
 
 
 def test_acquire_is_for_consultants_and_lists_open_and_paid_posts_of_a_tag(api: Api) -> None:
@@ -196,19 +153,7 @@ def test_acquire_is_for_consultants_and_lists_open_and_paid_posts_of_a_tag(api: 
         "price",
         "status",
     }
-    assert (
-        api.call(
-            "GET", "/api/user/post/acquire", params={"tag_id": 5}, token=buyer.token, status=403
-        )["code"]
-        == 40301
-    )
-    assert (
-        api.call(
-            "GET",
-            "/api/user/post/acquire",
-            params={"tag_id": 999},
-            token=consultant.token,
-            status=404,
-        )["code"]
-        == 40403
+    api.fails(40301, "GET", "/api/user/post/acquire", params={"tag_id": 5}, token=buyer.token)
+    api.fails(
+        40403, "GET", "/api/user/post/acquire", params={"tag_id": 999}, token=consultant.token
     )

@@ -32,7 +32,7 @@ def snapshot(res: Resources) -> list[Any]:
 def test_another_accounts_ids_never_read_or_change_anything(api: Api, res: Resources) -> None:
     victim, victim_consultant, post_id, order_id = api.in_progress_order()
     open_post = api.publish(victim)
-    finished_buyer, finished_consultant, _, finished_order = api.in_progress_order()
+    _, finished_consultant, _, finished_order = api.in_progress_order()
     api.ok(
         "POST",
         "/api/consultant/order/finish",
@@ -286,7 +286,7 @@ def test_malformed_values_are_400_never_500(api: Api, res: Resources, raw: bytes
     assert snapshot(res)[0] == []
 
 
-# Nothing leaks: no trace, no SQL, no secret, in any response or INFO log line ----------------------
+# Nothing leaks: no trace, no SQL, no secret, in any response or INFO log line -------------------
 
 
 def test_no_secret_trace_or_sql_in_responses_or_logs(
