@@ -1,0 +1,144 @@
+"""What the contract promises beyond plain OpenAPI, read from the spec document itself.
+
+The checks and the auth provider work from the document they were given (``--spec``), never from
+our server code, so that a team with its own implementation can point them at their server. This
+module turns the document's extensions into plain lookups: the error-code table
+(``x-error-codes`` at the top), the codes each operation may return (its own ``x-error-codes``
+plus ``x-common-error-codes``), the kind of session it needs (``x-role``), and the JSON Schema
+that each item of ``content`` must match on success.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from jsonschema import Draft4Validator
+
+ENVELOPE_KEYS = frozenset({"code", "msg", "content"})
+_SUCCESS_KEYS = ("200", "201", "202", "204", "2XX", "2xx", "default")
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: int
+    status: int
+    name: str
+
+
+@dataclass(frozen=True)
+class OperationRules:
+    """The contract's extensions for one operation."""
+
+    label: str
+    role: str | None
+    codes: frozenset[int]
+    item_schema: dict[str, Any] | None
+
+    @cached_property
+    def item_validator(self) -> Draft4Validator | None:
+        return Draft4Validator(self.item_schema) if self.item_schema is not None else None
+
+
+@dataclass
+class Contract:
+    """The whole document's extensions; build it once per document with :func:`contract_of`."""
+
+    document: Mapping[str, Any]
+    _rules: dict[tuple[str, str], OperationRules] = field(default_factory=dict)
+
+    @cached_property
+    def error_table(self) -> dict[int, ErrorCode]:
+        table = self.document.get("x-error-codes") or {}
+        return {
+            int(code): ErrorCode(int(code), int(entry["status"]), str(entry.get("name", "")))
+            for code, entry in table.items()
+        }
+
+    @cached_property
+    def common_codes(self) -> frozenset[int]:
+        return frozenset(int(code) for code in self.document.get("x-common-error-codes") or [])
+
+    def rules(self, method: str, path: str) -> OperationRules:
+        key = (method.lower(), path)
+        if key not in self._rules:
+            operation = self.document["paths"][path][method.lower()]
+            own = {int(code) for code in operation.get("x-error-codes", [])}
+            self._rules[key] = OperationRules(
+                label=f"{method.upper()} {path}",
+                role=operation.get("x-role"),
+                codes=self.common_codes | own,
+                item_schema=self._item_schema(operation),
+            )
+        return self._rules[key]
+
+    def _item_schema(self, operation: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The schema of ``content``'s items in the success response, as plain JSON Schema."""
+        responses = operation.get("responses", {})
+        for status in _SUCCESS_KEYS:
+            if status not in responses:
+                continue
+            response = self._resolve(responses[status])
+            media = response.get("content", {}).get("application/json", {})
+            envelope = self._resolve(media.get("schema", {}))
+            items = self._resolve(envelope.get("properties", {}).get("content", {})).get("items")
+            return to_json_schema(self._inline(items)) if items is not None else None
+        return None
+
+    def _resolve(self, node: Any) -> Any:
+        while isinstance(node, Mapping) and "$ref" in node:
+            node = self._lookup(node["$ref"])
+        return node
+
+    def _lookup(self, ref: str) -> Any:
+        if not ref.startswith("#/"):
+            raise ValueError(f"only local references are supported, not {ref!r}")
+        node: Any = self.document
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def _inline(self, node: Any, depth: int = 0) -> Any:
+        """Replace every local ``$ref`` by its target (the contract's schemas are not recursive)."""
+        if depth > 50:
+            raise ValueError("schema nesting too deep (a recursive $ref?)")
+        node = self._resolve(node)
+        if isinstance(node, Mapping):
+            return {key: self._inline(value, depth + 1) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self._inline(value, depth + 1) for value in node]
+        return node
+
+
+def to_json_schema(schema: Any) -> Any:
+    """OpenAPI 3.0 schema -> JSON Schema: ``nullable: true`` becomes a ``null`` type."""
+    if isinstance(schema, list):
+        return [to_json_schema(item) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    converted = {key: to_json_schema(value) for key, value in schema.items()}
+    if converted.pop("nullable", False) is True:
+        kind = converted.get("type")
+        if isinstance(kind, str):
+            converted["type"] = [kind, "null"]
+        if "enum" in converted and None not in converted["enum"]:
+            converted["enum"] = [*converted["enum"], None]
+        if "type" not in converted:
+            converted = {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+_CONTRACTS: dict[int, tuple[Mapping[str, Any], Contract]] = {}
+
+
+def contract_of(document: Mapping[str, Any]) -> Contract:
+    """The :class:`Contract` of a loaded spec document, built once and kept while it lives."""
+    cached = _CONTRACTS.get(id(document))
+    if cached is not None and cached[0] is document:
+        return cached[1]
+    contract = Contract(copy.deepcopy(dict(document)))
+    _CONTRACTS[id(document)] = (document, contract)
+    return contract

@@ -1,0 +1,191 @@
+"""What a run found, per operation: cases sent, 2xx answers, violations, a curl reproducer.
+
+Built from Schemathesis's engine events (every phase: examples, coverage, fuzzing, stateful
+sequences), so the counts are the requests actually sent, and rendered two ways: a table for
+people and a JUnit XML file for CI systems.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from schemathesis.engine import Status, events
+from schemathesis.engine.recorder import ScenarioRecorder
+
+MAX_VIOLATIONS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str
+    title: str
+    message: str
+    curl: str
+
+    @property
+    def failing_request(self) -> str:
+        """The last request of the reproducer: the one that failed (earlier ones set up state)."""
+        steps = [line for line in self.curl.splitlines() if line.startswith("curl ")]
+        return steps[-1] if steps else " ".join(self.curl.split())
+
+    @property
+    def summary(self) -> str:
+        first_line = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        return f"[{self.check}] {self.title}" + (f": {first_line}" if first_line else "")
+
+
+@dataclass
+class OperationResult:
+    label: str
+    cases: int = 0
+    successes: int = 0
+    failing_cases: set[str] = field(default_factory=set)
+    violations: dict[tuple[str, str, str], Violation] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> int:
+        return len(self.failing_cases)
+
+    @property
+    def first_failure(self) -> Violation | None:
+        return next(iter(self.violations.values()), None)
+
+
+@dataclass
+class Report:
+    operations: dict[str, OperationResult]
+    errors: list[str] = field(default_factory=list)
+    wall_time: float = 0.0
+    settings: dict[str, str] = field(default_factory=dict)
+    # Printed after the violations: how to replay an authenticated reproducer.
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_labels(cls, labels: list[str]) -> Report:
+        return cls({label: OperationResult(label) for label in labels})
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not any(op.failures for op in self.operations.values())
+
+    @property
+    def total_cases(self) -> int:
+        return sum(op.cases for op in self.operations.values())
+
+    # -- collecting -------------------------------------------------------------------------
+    def record(self, event: events.EngineEvent) -> None:
+        if isinstance(event, events.FuzzScenarioFinished) or (
+            isinstance(event, events.ScenarioFinished) and event.is_test_scenario
+        ):
+            self._record_scenario(event.recorder)
+        elif isinstance(event, events.NonFatalError):
+            self.errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
+        elif isinstance(event, events.FatalError):
+            self.errors.append(f"fatal: {event.exception!r}")
+        elif isinstance(event, events.EngineFinished):
+            for failure in event.failures:
+                self.errors.append(f"after the run: {failure.title}: {failure.message}")
+
+    def _record_scenario(self, recorder: ScenarioRecorder) -> None:
+        for case_id, node in recorder.cases.items():
+            result = self._operation(node.value.operation.label)
+            result.cases += 1
+            response = recorder.find_response(case_id=case_id)
+            if response is not None and 200 <= response.status_code < 300:
+                result.successes += 1
+        for case_id, checks in recorder.checks.items():
+            node = recorder.cases.get(case_id)
+            if node is None:
+                continue
+            result = self._operation(node.value.operation.label)
+            for check in checks:
+                if check.status != Status.FAILURE or check.failure_info is None:
+                    continue
+                result.failing_cases.add(f"{id(recorder)}:{case_id}")
+                info = check.failure_info
+                title, message = info.failure.title, info.failure.message
+                result.violations.setdefault(
+                    (check.name, title, message),
+                    Violation(check.name, title, message, info.code_sample),
+                )
+
+    def _operation(self, label: str) -> OperationResult:
+        return self.operations.setdefault(label, OperationResult(label))
+
+    # -- rendering --------------------------------------------------------------------------
+    def print_table(self, out: TextIO) -> None:
+        """The per-operation summary: operation, cases, 2xx, failures, first failure as curl."""
+        rows = [("operation", "cases", "2xx", "failures", "first failure (curl)")]
+        for op in self.operations.values():
+            first = op.first_failure
+            curl = first.failing_request if first else "-"
+            rows.append((op.label, str(op.cases), str(op.successes), str(op.failures), curl))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for index, row in enumerate(rows):
+            cells = [row[0].ljust(widths[0]), *(row[i].rjust(widths[i]) for i in (1, 2, 3))]
+            print("  ".join([*cells, row[4]]).rstrip(), file=out)
+            if index == 0:
+                print("  ".join("-" * width for width in widths) + "  " + "-" * 20, file=out)
+        print(
+            f"{len(self.operations)} operations, {self.total_cases} cases, "
+            f"{sum(op.failures for op in self.operations.values())} failing, "
+            f"{self.wall_time:.1f} s",
+            file=out,
+        )
+
+    def print_violations(self, out: TextIO) -> None:
+        """Each distinct violation, per operation, with the first failure's reproducer."""
+        for op in self.operations.values():
+            if not op.violations:
+                continue
+            print(f"\n{op.label}: {op.failures} failing case(s)", file=out)
+            for violation in list(op.violations.values())[:MAX_VIOLATIONS_SHOWN]:
+                print(f"  - {violation.summary}", file=out)
+            hidden = len(op.violations) - MAX_VIOLATIONS_SHOWN
+            if hidden > 0:
+                print(f"  - … and {hidden} more", file=out)
+            first = op.first_failure
+            assert first is not None
+            print("  reproduce:\n    " + first.curl.replace("\n", "\n    "), file=out)
+        for error in self.errors:
+            print(f"\nERROR {error}", file=out)
+        if self.notes and (self.errors or any(op.violations for op in self.operations.values())):
+            print("", file=out)
+            for note in self.notes:
+                print(note, file=out)
+
+    def write_junit(self, path: str | Path) -> None:
+        """One testcase per operation (and one for run-level errors), readable by any CI."""
+        suite = ET.Element(
+            "testsuite",
+            name="consulting-contract",
+            tests=str(len(self.operations) + (1 if self.errors else 0)),
+            failures=str(sum(1 for op in self.operations.values() if op.failures)),
+            errors=str(1 if self.errors else 0),
+            skipped="0",
+            time=f"{self.wall_time:.3f}",
+        )
+        properties = ET.SubElement(suite, "properties")
+        for name, value in self.settings.items():
+            ET.SubElement(properties, "property", name=name, value=value)
+        for op in self.operations.values():
+            case = ET.SubElement(suite, "testcase", classname="contract", name=op.label, time="0")
+            ET.SubElement(case, "system-out").text = f"{op.cases} cases, {op.successes} 2xx"
+            first = op.first_failure
+            if first is not None:
+                failure = ET.SubElement(
+                    case, "failure", message=first.summary, type=first.check or "check"
+                )
+                lines = [violation.summary for violation in op.violations.values()]
+                failure.text = "\n".join([*lines, "", "Reproduce:", first.curl])
+        if self.errors:
+            case = ET.SubElement(suite, "testcase", classname="contract", name="run", time="0")
+            error = ET.SubElement(case, "error", message=self.errors[0], type="error")
+            error.text = "\n".join(self.errors)
+        root = ET.Element("testsuites")
+        root.append(suite)
+        ET.indent(root)
+        ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
