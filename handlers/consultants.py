@@ -13,12 +13,12 @@ def signin(body: dict[str, Any]) -> Reply:
     return _accounts.signin(Role.CONSULTANT, body)
 
 
-def register(body: dict[str, Any]) -> Reply:
-    return _accounts.register(Role.CONSULTANT, body)
+async def register(body: dict[str, Any]) -> Reply:
+    return await _accounts.register(Role.CONSULTANT, body)
 
 
-def login(body: dict[str, Any]) -> Reply:
-    return _accounts.login(Role.CONSULTANT, body)
+async def login(body: dict[str, Any]) -> Reply:
+    return await _accounts.login(Role.CONSULTANT, body)
 
 
 def logout(token_info: dict[str, Any]) -> Reply:
