@@ -80,7 +80,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if report is None:
         return
     terminalreporter.section("contract (in-process)")
-    terminalreporter.write_line(f"seed {report.settings.get('seed')}, max_examples {CI_MAX_EXAMPLES}")
+    seed = report.settings.get("seed")
+    terminalreporter.write_line(f"seed {seed}, max_examples {CI_MAX_EXAMPLES}")
     report.print_table(_Writer(terminalreporter))
     if not report.ok:
         report.print_violations(_Writer(terminalreporter))

@@ -15,6 +15,8 @@ from typing import TextIO
 from schemathesis.engine import Status, events
 from schemathesis.engine.recorder import ScenarioRecorder
 
+from contract_tests.checks import CUSTOM_CHECK_NAMES
+
 MAX_VIOLATIONS_SHOWN = 10
 
 
@@ -34,6 +36,8 @@ class Violation:
     @property
     def summary(self) -> str:
         first_line = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        if self.check in CUSTOM_CHECK_NAMES:  # their title only repeats the check's name
+            return f"[{self.check}] {first_line}"
         return f"[{self.check}] {self.title}" + (f": {first_line}" if first_line else "")
 
 
@@ -51,7 +55,15 @@ class OperationResult:
 
     @property
     def first_failure(self) -> Violation | None:
-        return next(iter(self.violations.values()), None)
+        """The violation shown first, whose request the reproducer replays."""
+        ordered = self.ordered_violations
+        return ordered[0] if ordered else None
+
+    @property
+    def ordered_violations(self) -> list[Violation]:
+        """The envelope checks' findings first: they say most plainly what is wrong."""
+        found = list(self.violations.values())
+        return sorted(found, key=lambda violation: violation.check not in CUSTOM_CHECK_NAMES)
 
 
 @dataclass
@@ -142,7 +154,7 @@ class Report:
             if not op.violations:
                 continue
             print(f"\n{op.label}: {op.failures} failing case(s)", file=out)
-            for violation in list(op.violations.values())[:MAX_VIOLATIONS_SHOWN]:
+            for violation in op.ordered_violations[:MAX_VIOLATIONS_SHOWN]:
                 print(f"  - {violation.summary}", file=out)
             hidden = len(op.violations) - MAX_VIOLATIONS_SHOWN
             if hidden > 0:
@@ -179,7 +191,7 @@ class Report:
                 failure = ET.SubElement(
                     case, "failure", message=first.summary, type=first.check or "check"
                 )
-                lines = [violation.summary for violation in op.violations.values()]
+                lines = [violation.summary for violation in op.ordered_violations]
                 failure.text = "\n".join([*lines, "", "Reproduce:", first.curl])
         if self.errors:
             case = ET.SubElement(suite, "testcase", classname="contract", name="run", time="0")

@@ -21,7 +21,8 @@ from typing import Any, TextIO
 
 import schemathesis
 from schemathesis.config import SchemathesisConfig
-from schemathesis.engine import from_schema
+from schemathesis.engine import events, from_schema
+from schemathesis.engine.run import TESTING_PHASES
 
 import contract_tests.checks  # noqa: F401  (registers the envelope checks)
 from consulting import PROJECT_ROOT, SPEC_PATH
@@ -51,8 +52,12 @@ def check(
     workers: int = 1,
     seed: int = DEFAULT_SEED,
     config_path: str | Path | None = DEFAULT_CONFIG,
+    progress: TextIO | None = None,
 ) -> Report:
-    """Fuzz ``target`` against the contract in ``spec`` and report what was found."""
+    """Fuzz ``target`` against the contract in ``spec`` and report what was found.
+
+    ``progress``, if given, gets a line as each phase starts (a long run is not silent).
+    """
     started = time.monotonic()
     schema = load_schema(
         target,
@@ -90,6 +95,12 @@ def check(
     schema.config.parameters.update(sessions.identity_parameters())
     for event in from_schema(schema).execute():
         report.record(event)
+        if (
+            progress is not None
+            and isinstance(event, events.PhaseStarted)
+            and event.phase.name in TESTING_PHASES
+        ):
+            print(f"  {event.phase.name.value} phase…", file=progress, flush=True)
     report.wall_time = time.monotonic() - started
     return report
 
@@ -107,6 +118,8 @@ def load_schema(
     path = Path(config_path) if config_path else None
     config = SchemathesisConfig.from_path(path) if path and path.exists() else SchemathesisConfig()
     config.update(seed=seed, max_failures=None)
+    # Each run stands on its own: no replay of failures cached by an earlier run in this directory.
+    config.cache.enabled = False
     project = config.projects.override
     project.update(
         base_url=target.base_url.rstrip("/") if target.base_url else None,
@@ -149,7 +162,12 @@ def run(
         file=out,
     )
     report = check(
-        Target(base_url=base_url), spec=spec, max_examples=max_examples, workers=workers, seed=seed
+        Target(base_url=base_url),
+        spec=spec,
+        max_examples=max_examples,
+        workers=workers,
+        seed=seed,
+        progress=out,
     )
     report.print_table(out)
     report.print_violations(out)

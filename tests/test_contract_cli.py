@@ -1,0 +1,203 @@
+"""``consulting contract --base-url``: the contract checks against a server reached over HTTP.
+
+Two servers on 127.0.0.1: a deliberately wrong one (a few lines of Starlette that break the
+envelope in the ways real backends do), which the command must fail and name each violation of;
+and ``consulting serve`` itself, which it must pass, writing a JUnit file that CI can read.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from subprocess import CompletedProcess
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run_contract(base_url: str, *args: str, timeout: float = 120) -> CompletedProcess[str]:
+    """``consulting contract`` in a fresh process, as a backend team would run it."""
+    command = [sys.executable, "-m", "consulting.cli", "contract", "--base-url", base_url, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+# ---------------------------------------------------------------------------- a wrong server
+def envelope(code: int, content: list[object] | None = None, msg: str = "") -> dict[str, object]:
+    return {"code": code, "msg": msg, "content": content if content is not None else []}
+
+
+async def register(_request: Request) -> Response:
+    return JSONResponse(envelope(0, [1]))
+
+
+async def login(_request: Request) -> Response:
+    return JSONResponse(envelope(0, [1]), headers={"X-Session-Token": "a-token"})
+
+
+async def tag_list(_request: Request) -> Response:
+    """Success in the status, failure in the body: 200 with code 1."""
+    return JSONResponse(envelope(1, msg="tags are fine"))
+
+
+async def sms_send(_request: Request) -> Response:
+    """A framework's default error format instead of the envelope."""
+    problem = {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": "nope"}
+    return JSONResponse(problem, status_code=400, media_type="application/problem+json")
+
+
+async def user_signin(_request: Request) -> Response:
+    """A business code that the table does not have."""
+    return JSONResponse(envelope(40077, msg="验证码错误 / made-up code"), status_code=400)
+
+
+async def order_list(_request: Request) -> Response:
+    """An envelope without its `content`."""
+    return JSONResponse({"code": 0, "msg": ""})
+
+
+async def anything_else(_request: Request) -> Response:
+    return JSONResponse(envelope(40000, msg="请求参数不合法 / invalid request"), status_code=400)
+
+
+WRONG_ROUTES = [
+    Route("/api/user/register", register, methods=["POST"]),
+    Route("/api/consultant/register", register, methods=["POST"]),
+    Route("/api/user/login", login, methods=["POST"]),
+    Route("/api/consultant/login", login, methods=["POST"]),
+    Route("/api/tag/list", tag_list, methods=["GET"]),
+    Route("/api/sms/send", sms_send, methods=["POST"]),
+    Route("/api/user/signin", user_signin, methods=["POST"]),
+    Route("/api/consultant/order/list", order_list, methods=["GET"]),
+    Route("/{path:path}", anything_else, methods=["GET", "POST", "DELETE"]),
+]
+
+
+@pytest.fixture
+def wrong_server() -> Iterator[str]:
+    """The wrong app, served by uvicorn in a background thread of this process."""
+    port = free_port()
+    config = uvicorn.Config(Starlette(routes=WRONG_ROUTES), host=HOST, port=port, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the wrong server did not start"
+        time.sleep(0.05)
+    yield f"http://{HOST}:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_contract_fails_a_wrong_server_and_names_each_violation(
+    wrong_server: str, tmp_path: Path
+) -> None:
+    junit = tmp_path / "wrong.xml"
+    result = run_contract(wrong_server, "--max-examples", "5", "--junit-xml", str(junit))
+    output = result.stdout + result.stderr
+
+    assert result.returncode == 1, output
+    assert "FAILED: the server violates the contract" in output
+    # problem+json instead of the envelope
+    assert "Not the envelope (HTTP 400, Content-Type application/problem+json)" in output
+    # 200 with code 1
+    assert "code 1 with HTTP 200: a 2xx answer must carry code 0" in output
+    # a code that is not in the table
+    assert "Undeclared error code 40077 (HTTP 400)" in output
+    # an envelope without content
+    assert "missing `content`" in output
+    # each named under its operation, with a curl reproducer
+    for label in (
+        "POST /api/sms/send",
+        "GET /api/tag/list",
+        "POST /api/user/signin",
+        "GET /api/consultant/order/list",
+    ):
+        assert f"\n{label}: " in output, label
+    assert "reproduce:\n    curl -X" in output
+
+    suite = ET.parse(junit).getroot().find("testsuite")  # noqa: S314 (our own file)
+    assert suite is not None
+    cases = suite.iter("testcase")
+    failed = {case.get("name") for case in cases if case.find("failure") is not None}
+    assert {"POST /api/sms/send", "GET /api/tag/list", "POST /api/user/signin"} <= failed
+
+
+# ---------------------------------------------------------------------------- our own server
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """``consulting serve`` on a fresh SQLite file and a free port; killed afterwards."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
+        "CONSULTING_SMS_PROVIDER": "fixed",
+        "CONSULTING_LOG_LEVEL": "WARNING",
+        # Cheap password hashing keeps the run short; every limit stays at its default.
+        "CONSULTING_ARGON2_TIME_COST": "1",
+        "CONSULTING_ARGON2_MEMORY_KIB": "8",
+    }
+    env.pop("CONSULTING_DATABASE_URL", None)
+    log = (tmp_path / "serve.log").open("w")
+    command = [sys.executable, "-m", "consulting.cli", "serve", "--host", HOST, "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if httpx.get(f"{base_url}/api/tag/list", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "consulting serve did not answer"
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_contract_passes_consulting_serve_and_writes_junit(served: str, tmp_path: Path) -> None:
+    junit = tmp_path / "contract.xml"
+    result = run_contract(served, "--max-examples", "10", "--junit-xml", str(junit))
+    output = result.stdout + result.stderr
+
+    assert result.returncode == 0, output
+    assert "OK: the server honours the contract" in output
+
+    root = ET.parse(junit).getroot()  # noqa: S314 (our own file)
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    assert suite is not None
+    cases = list(suite.iter("testcase"))
+    assert len(cases) == 23
+    assert suite.get("failures") == "0" and suite.get("errors") == "0"
+    assert not [case for case in cases if case.find("failure") is not None]
+    assert not [case for case in cases if case.find("error") is not None]
