@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from requests.structures import CaseInsensitiveDict
 from schemathesis import AuthContext, BaseSchema, Case, HookContext, Response
 
 from contract_tests.contract import contract_of
@@ -131,7 +132,7 @@ class Sessions:
         """``after_call`` hook: a 401 to one of our main tokens means it is dead."""
         if response.status_code != 401:
             return
-        sent = (case.headers or {}).get("Authorization")
+        sent = case.headers.get("Authorization") if case.headers else None
         with self._lock:
             for account in self.accounts.values():
                 if account.token is not None and sent == f"Bearer {account.token}":
@@ -145,10 +146,14 @@ class Sessions:
         )
         if response.status_code != 200:
             return None
-        token = (response.headers.get(TOKEN_HEADER) or [None])[0]
-        content = response.json().get("content") or [None]
-        account.id = content[0] if isinstance(content[0], int) else account.id
-        return token
+        tokens = response.headers.get(TOKEN_HEADER) or []
+        try:
+            content = response.json().get("content") or []
+        except (ValueError, AttributeError):
+            content = []
+        if content and isinstance(content[0], int):
+            account.id = content[0]
+        return tokens[0] if tokens else None
 
     def _post(self, label: str, form: Mapping[str, Any]) -> Response:
         operation = self._schema.find_operation_by_label(label)
@@ -174,7 +179,9 @@ class SessionAuth:
         return self.sessions.throwaway_token(role) if purpose else self.sessions.token(role)
 
     def set(self, case: Case, data: str, context: AuthContext) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+        headers = case.headers if case.headers is not None else CaseInsensitiveDict()
+        headers["Authorization"] = f"Bearer {data}"
+        case.headers = headers
 
 
 def session_key(case: Case, context: AuthContext) -> str:

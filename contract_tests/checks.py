@@ -38,12 +38,12 @@ def _rules(case: Case) -> OperationRules:
 def _body(response: Response) -> Any:
     """The parsed JSON body, or a sentinel when there is none (the envelope check reports it)."""
     try:
-        return json.loads(response.content) if response.content else _NOT_JSON
+        return json.loads(response.content) if response.content else NOT_JSON
     except ValueError:
-        return _NOT_JSON
+        return NOT_JSON
 
 
-_NOT_JSON = object()
+NOT_JSON = object()
 
 
 def _envelope(response: Response) -> dict[str, Any] | None:
@@ -62,7 +62,7 @@ def _content_type(response: Response) -> str:
 
 def envelope_problems(body: Any) -> list[str]:
     """Why ``body`` is not exactly ``{"code": integer, "msg": string, "content": array}``."""
-    if body is _NOT_JSON:
+    if body is NOT_JSON:
         return ["the body is not JSON"]
     if not isinstance(body, dict):
         return [f"the body is a JSON {type(body).__name__}, not an object"]

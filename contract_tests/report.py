@@ -10,7 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol
 
 from schemathesis.engine import Status, events
 from schemathesis.engine.recorder import ScenarioRecorder
@@ -18,6 +18,12 @@ from schemathesis.engine.recorder import ScenarioRecorder
 from contract_tests.checks import CUSTOM_CHECK_NAMES
 
 MAX_VIOLATIONS_SHOWN = 10
+
+
+class Output(Protocol):
+    """Where the report prints: a text file, or pytest's terminal."""
+
+    def write(self, text: str, /) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -109,10 +115,10 @@ class Report:
             if response is not None and 200 <= response.status_code < 300:
                 result.successes += 1
         for case_id, checks in recorder.checks.items():
-            node = recorder.cases.get(case_id)
-            if node is None:
+            checked = recorder.cases.get(case_id)
+            if checked is None:
                 continue
-            result = self._operation(node.value.operation.label)
+            result = self._operation(checked.value.operation.label)
             for check in checks:
                 if check.status != Status.FAILURE or check.failure_info is None:
                     continue
@@ -128,7 +134,7 @@ class Report:
         return self.operations.setdefault(label, OperationResult(label))
 
     # -- rendering --------------------------------------------------------------------------
-    def print_table(self, out: TextIO) -> None:
+    def print_table(self, out: Output) -> None:
         """The per-operation summary: operation, cases, 2xx, failures, first failure as curl."""
         rows = [("operation", "cases", "2xx", "failures", "first failure (curl)")]
         for op in self.operations.values():
@@ -148,7 +154,7 @@ class Report:
             file=out,
         )
 
-    def print_violations(self, out: TextIO) -> None:
+    def print_violations(self, out: Output) -> None:
         """Each distinct violation, per operation, with the first failure's reproducer."""
         for op in self.operations.values():
             if not op.violations:

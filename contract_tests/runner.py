@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import requests
 import schemathesis
-from schemathesis.config import SchemathesisConfig
+from schemathesis.config import ConfigError, SchemathesisConfig
+from schemathesis.core.result import Err
 from schemathesis.engine import events, from_schema
 from schemathesis.engine.run import TESTING_PHASES
 
@@ -34,6 +36,17 @@ DEFAULT_CONFIG = PROJECT_ROOT / "schemathesis.toml"
 REQUEST_TIMEOUT_SECONDS = 30
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_SETUP = 0, 1, 2
+
+# What keeps a run from starting: an unreadable spec or config, a server that does not answer,
+# accounts that cannot be created. Reported as such (exit 2), not as contract violations.
+SETUP_ERRORS = (
+    SetupError,
+    OSError,
+    requests.RequestException,
+    schemathesis.errors.SchemathesisError,
+    ConfigError,
+)
+SETUP_PREFIX = "setup: "
 
 
 @dataclass(frozen=True)
@@ -59,15 +72,7 @@ def check(
     ``progress``, if given, gets a line as each phase starts (a long run is not silent).
     """
     started = time.monotonic()
-    schema = load_schema(
-        target,
-        spec=spec,
-        max_examples=max_examples,
-        workers=workers,
-        seed=seed,
-        config_path=config_path,
-    )
-    report = Report.for_labels([operation.label for operation in _operations(schema)])
+    report = Report(operations={})
     report.settings = {
         "target": target.base_url or "in-process ASGI app",
         "spec": str(spec),
@@ -75,11 +80,20 @@ def check(
         "max_examples": str(max_examples),
         "workers": str(workers),
     }
-    sessions = Sessions(schema)
     try:
+        schema = load_schema(
+            target,
+            spec=spec,
+            max_examples=max_examples,
+            workers=workers,
+            seed=seed,
+            config_path=config_path,
+        )
+        report.operations = Report.for_labels([op.label for op in _operations(schema)]).operations
+        sessions = Sessions(schema)
         sessions.open()
-    except SetupError as exc:
-        report.errors.append(f"setup: {exc}")
+    except SETUP_ERRORS as exc:
+        report.errors.append(f"{SETUP_PREFIX}{type(exc).__name__}: {exc}")
         report.wall_time = time.monotonic() - started
         return report
     report.notes = [
@@ -137,7 +151,13 @@ def load_schema(
 
 
 def _operations(schema: schemathesis.BaseSchema) -> list[Any]:
-    return [result.ok() for result in schema.get_all_operations()]
+    """Every operation of the spec; one that Schemathesis cannot use is an error in the spec."""
+    found = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
+        found.append(result.ok())
+    return found
 
 
 def run(
@@ -169,12 +189,15 @@ def run(
         seed=seed,
         progress=out,
     )
-    report.print_table(out)
+    started = not any(error.startswith(SETUP_PREFIX) for error in report.errors)
+    if started:
+        report.print_table(out)
     report.print_violations(out)
     if junit_xml:
         report.write_junit(junit_xml)
         print(f"\nJUnit XML: {junit_xml}", file=out)
-    if any(error.startswith("setup:") for error in report.errors):
+    if not started:
+        print("\nThe run could not start (see ERROR above).", file=out)
         return EXIT_SETUP
     if report.ok:
         print("\nOK: the server honours the contract for every case sent.", file=out)

@@ -144,6 +144,13 @@ def test_contract_fails_a_wrong_server_and_names_each_violation(
     assert {"POST /api/sms/send", "GET /api/tag/list", "POST /api/user/signin"} <= failed
 
 
+def test_contract_says_when_it_cannot_start() -> None:
+    result = run_contract(f"http://{HOST}:{free_port()}", "--max-examples", "1", timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "ERROR setup: ConnectionError" in result.stdout
+    assert "The run could not start" in result.stdout
+
+
 # ---------------------------------------------------------------------------- our own server
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:

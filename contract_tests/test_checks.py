@@ -1,0 +1,65 @@
+"""The envelope checks' own rules, on hand-made bodies: fast, and independent of any server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from consulting.spec import load_spec
+from contract_tests.checks import NOT_JSON, envelope_problems
+from contract_tests.contract import contract_of, to_json_schema
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (NOT_JSON, "the body is not JSON"),
+        ([], "the body is a JSON list, not an object"),
+        ({"code": 0, "msg": ""}, "missing `content`"),
+        ({"code": 0, "msg": "", "content": [], "data": 1}, "unexpected top-level `data`"),
+        ({"code": "0", "msg": "", "content": []}, '`code` is "0", not an integer'),
+        ({"code": True, "msg": "", "content": []}, "`code` is true, not an integer"),
+        ({"code": 0, "msg": None, "content": []}, "`msg` is null, not a string"),
+        ({"code": 0, "msg": "", "content": {}}, "`content` is {}, not an array"),
+        (
+            {"type": "about:blank", "title": "Bad Request", "status": 400},
+            "unexpected top-level `status`, `title`, `type`",
+        ),
+    ],
+)
+def test_envelope_problems_name_what_is_wrong(body: Any, problem: str) -> None:
+    assert problem in envelope_problems(body)
+
+
+def test_the_envelope_itself_has_no_problem() -> None:
+    body = {"code": 40401, "msg": "需求不存在 / no such post", "content": []}
+    assert envelope_problems(body) == []
+
+
+def test_an_operation_may_return_its_own_codes_and_the_common_ones() -> None:
+    contract = contract_of(load_spec())
+    rules = contract.rules("POST", "/api/user/post/publish")
+    assert rules.role == "user"
+    assert {40100, 40300, 40301, 40403} <= rules.codes
+    assert set(contract.common_codes) <= rules.codes
+    assert 40402 not in rules.codes  # an order code: not publish's
+    assert contract.error_table[40403].status == 404
+
+
+def test_public_operations_need_no_session() -> None:
+    assert contract_of(load_spec()).rules("POST", "/api/user/login").role is None
+
+
+def test_item_schemas_come_from_the_success_response_with_references_inlined() -> None:
+    schema = contract_of(load_spec()).rules("GET", "/api/user/post/check").item_schema
+    assert schema is not None
+    assert "$ref" not in str(schema)
+    assert schema["properties"]["consultant_id"]["type"] == ["integer", "null"]
+
+
+def test_nullable_becomes_a_null_type() -> None:
+    assert to_json_schema({"type": "string", "nullable": True}) == {"type": ["string", "null"]}
+    assert to_json_schema({"enum": ["a"], "nullable": True}) == {
+        "anyOf": [{"enum": ["a", None]}, {"type": "null"}]
+    }
