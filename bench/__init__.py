@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.run`` (throughput beside baselines), ``python -m bench.load``."""

@@ -1,0 +1,174 @@
+"""The table, the targets judged from it, and the JSON file: one place that knows the layout.
+
+Ratios are computed only against baselines measured in the same run, on the same machine and
+with the same load generator: absolute requests/s move with the machine, ratios much less.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.driver import Load
+
+BASELINE = "starlette-baseline"
+PRISM = "prism"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One operation measured against one server."""
+
+    name: str  # what --only selects
+    target: str  # the server, as the table shows it
+    operation: str
+    load: Load
+
+
+@dataclass(frozen=True)
+class Target:
+    """One figure the issue asks for, its threshold and whether this run meets it."""
+
+    check: str
+    measured: str
+    wanted: str
+    verdict: str  # PASS, MISS, or n/a when a row it needs was not measured
+
+
+def ratio(rows: dict[str, Row], name: str, against: str) -> float | None:
+    """``name``'s requests/s over ``against``'s, when both ran (Prism: acquire rows only)."""
+    row, base = rows.get(name), rows.get(against)
+    if row is None or base is None or base.load.rps <= 0:
+        return None
+    if against == PRISM and row.operation != base.operation:
+        return None
+    return row.load.rps / base.load.rps
+
+
+def _at_least(rows: dict[str, Row], name: str, against: str, factor: float) -> Target:
+    label = f"{name} req/s >= {factor:g} x {against}"
+    value = ratio(rows, name, against)
+    if value is None:
+        return Target(label, "not measured", f">= {factor:g}", "n/a")
+    measured = f"{rows[name].load.rps:,.0f} / {rows[against].load.rps:,.0f} = {value:.2f}"
+    return Target(label, measured, f">= {factor:g}", "PASS" if value >= factor else "MISS")
+
+
+def _steady_publish(rows: dict[str, Row], connections: int) -> Target:
+    label = f"publish (SQLite, {connections} clients): 0 errors, p99 < 10 x p50"
+    row = rows.get("publish")
+    if row is None:
+        return Target(label, "not measured", "0 errors, < 10", "n/a")
+    load = row.load
+    spread = load.p99_ms / load.p50_ms if load.p50_ms > 0 else float("inf")
+    measured = f"{load.errors} errors, p99/p50 = {load.p99_ms:.1f}/{load.p50_ms:.1f} = {spread:.1f}"
+    met = load.errors == 0 and spread < 10
+    return Target(label, measured, "0 errors, < 10", "PASS" if met else "MISS")
+
+
+def targets(rows: dict[str, Row], connections: int) -> list[Target]:
+    """The issue's targets, in its order."""
+    return [
+        _at_least(rows, "acquire", BASELINE, 0.25),
+        _at_least(rows, "acquire", PRISM, 1.0),
+        _steady_publish(rows, connections),
+        _at_least(rows, "publish-pg", "publish", 1.5),
+        _at_least(rows, "mock-acquire", PRISM, 1.0),
+        _at_least(rows, "mock-static-acquire", PRISM, 1.0),
+    ]
+
+
+# Printing ----------------------------------------------------------------------------------
+
+COLUMNS = ("target", "operation", "req/s", "p50 ms", "p99 ms", "errors", "vs Starlette", "vs Prism")
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:,.0f}"
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def table_lines(rows: list[Row]) -> list[str]:
+    by_name = {row.name: row for row in rows}
+    cells = [
+        (
+            row.target,
+            row.operation,
+            _rate(row.load.rps),
+            _ms(row.load.p50_ms),
+            _ms(row.load.p99_ms),
+            f"{row.load.errors:,}",
+            _times(ratio(by_name, row.name, BASELINE)),
+            _times(ratio(by_name, row.name, PRISM)),
+        )
+        for row in rows
+    ]
+    return _aligned([COLUMNS, *cells], left=2)
+
+
+def target_lines(found: list[Target]) -> list[str]:
+    cells: list[tuple[str, ...]] = [("target", "measured", "wanted", "verdict")]
+    cells += [(t.check, t.measured, t.wanted, t.verdict) for t in found]
+    return _aligned(cells, left=4)
+
+
+def _aligned(cells: list[tuple[str, ...]], left: int) -> list[str]:
+    """Columns padded to their widest cell; the first ``left`` columns flush left."""
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = []
+    for row in cells:
+        parts = [
+            cell.ljust(width) if i < left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(parts).rstrip())
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines
+
+
+# JSON --------------------------------------------------------------------------------------
+
+
+def as_json(
+    meta: dict[str, Any], rows: list[Row], found: list[Target], notes: list[str]
+) -> dict[str, Any]:
+    by_name = {row.name: row for row in rows}
+    return {
+        "meta": meta,
+        "results": [
+            {
+                "name": row.name,
+                "target": row.target,
+                "operation": row.operation,
+                "requests": row.load.requests,
+                "seconds": round(row.load.seconds, 3),
+                "rps": round(row.load.rps, 1),
+                "p50_ms": round(row.load.p50_ms, 3),
+                "p99_ms": round(row.load.p99_ms, 3),
+                "errors": row.load.errors,
+                "vs_starlette": _rounded(ratio(by_name, row.name, BASELINE)),
+                "vs_prism": _rounded(ratio(by_name, row.name, PRISM)),
+            }
+            for row in rows
+        ],
+        "targets": [t.__dict__ for t in found],
+        "notes": notes,
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

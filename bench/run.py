@@ -1,0 +1,404 @@
+"""Throughput of the service beside its baselines, in one run on one machine: one table.
+
+    python -m bench.run [--duration 10] [--warmup 2] [--connections 32] [--only NAME,...]
+                        [--driver auto|wrk|asyncio] [--json bench/results.json]
+
+It writes its own data (a temp SQLite database: two accounts, 1,000 posts under one tag),
+starts every server itself on 127.0.0.1 (one at a time, one uvicorn worker unless stated),
+drives each operation for --duration seconds after --warmup seconds, stops every server even
+on error, then prints the table and the issue's targets and writes the same to --json.
+
+Names for --only, in the order they run:
+  app-build            import, build and first request of the app in a fresh process
+  starlette-baseline   a plain Starlette app answering acquire's envelope (the ceiling)
+  prism                Stoplight Prism 5.16 mocking acquire from the spec (needs npx)
+  acquire check login publish   consulting serve, SQLite, 1 worker
+  mock-acquire         consulting mock (demo scenario)
+  mock-static-acquire  consulting mock --static
+  publish-pg           consulting serve --workers 2 on PostgreSQL (when it answers)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from bench import report, seed
+from bench.driver import Plan, Request, choose, measure, wrk_path
+from bench.report import Row
+from bench.servers import (
+    Fleet,
+    Server,
+    ServerFailed,
+    baseline_argv,
+    free_port,
+    mock_argv,
+    prism_argv,
+    serve_argv,
+)
+from consulting import PROJECT_ROOT
+from consulting.scenarios import DEMO_PASSWORD
+
+NAMES = (
+    "app-build",
+    "starlette-baseline",
+    "prism",
+    "acquire",
+    "check",
+    "login",
+    "publish",
+    "mock-acquire",
+    "mock-static-acquire",
+    "publish-pg",
+)
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/consulting_bench"
+MOCK_CONSULTANT = "carol"  # a demo consultant of the mock's default scenario
+MOCK_TAG = 3  # a tag with an open post in the demo scenario
+ANY_TOKEN = "bench-token"  # noqa: S105 - not a secret: Prism and mock --static check only that a bearer token is there
+ACQUIRE = "/api/user/post/acquire"
+
+
+# The requests ------------------------------------------------------------------------------
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def form_headers(token: str | None = None) -> dict[str, str]:
+    """Every write here is a form post, as the contract has it."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    return {**headers, **(bearer(token) if token else {})}
+
+
+def acquire_request(token: str, tag_id: int = seed.ACQUIRE_TAG) -> Request:
+    return Request("GET", f"{ACQUIRE}?tag_id={tag_id}", bearer(token))
+
+
+def check_request(token: str, user_id: int) -> Request:
+    return Request("GET", f"/api/user/post/check?user_id={user_id}", bearer(token))
+
+
+def publish_request(token: str, user_id: int) -> Request:
+    """The same post each time: posts may repeat, and the body's cost stays constant."""
+    fields = {
+        "user_id": user_id,
+        "tag_id": seed.PUBLISH_TAG,
+        "title": "bench publish",
+        "content": "A post written by the benchmark under load.",
+        "price": "12.34",
+    }
+    return Request("POST", "/api/user/post/publish", form_headers(token), urlencode(fields))
+
+
+def login_request(account: seed.Account) -> Request:
+    """Always the right password: successful logins are not rate limited, failures are."""
+    fields = {"username": account.username, "password": account.password}
+    return Request("POST", f"/api/{account.role.value}/login", form_headers(), urlencode(fields))
+
+
+# One run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What every group of measurements shares: options, the servers, the rows so far."""
+
+    args: argparse.Namespace
+    plan: Plan
+    driver: str
+    fleet: Fleet
+    workdir: Path
+    wanted: list[str]
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    fixture: seed.Fixture | None = None
+
+    def wants(self, *names: str) -> bool:
+        return any(name in self.wanted for name in names)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        progress(f"note: {text}")
+
+    def measure(
+        self, name: str, target: str, operation: str, server: Server, request: Request
+    ) -> httpx.Response | None:
+        """One request first (a misconfigured run fails here, loudly), then the load."""
+        if name not in self.wanted:
+            return None
+        first = probe(server, request)
+        progress(f"{name}: {self.plan.warmup:g} s warm-up, {self.plan.duration:g} s measured")
+        load = measure(
+            self.driver, server.base_url, request, self.plan, lambda: probe(server, request)
+        )
+        self.rows.append(Row(name, target, operation, load))
+        progress(f"{name}: {load.rps:,.1f} req/s, p99 {load.p99_ms:.1f} ms, {load.errors} errors")
+        return first
+
+
+def probe(server: Server, request: Request) -> httpx.Response:
+    response = httpx.request(
+        request.method,
+        server.base_url + request.path,
+        headers=request.headers,
+        content=request.body.encode() or None,
+        timeout=60,
+    )
+    if not response.is_success:
+        raise RuntimeError(
+            f"{server.name}: {request.method} {request.path} answered "
+            f"{response.status_code} {response.text[:500]}"
+        )
+    return response
+
+
+def progress(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def fixture(run: Run) -> seed.Fixture:
+    """The SQLite data, written once and shared by the baseline and ``serve``."""
+    if run.fixture is None:
+        url = f"sqlite:///{run.workdir / 'bench.db'}"
+        progress(f"seeding {run.args.posts} posts into {url}")
+        run.fixture = seed.prepare(url, run.args.posts)
+    return run.fixture
+
+
+# The groups: one server each, started, measured, stopped -----------------------------------
+
+
+def app_build(run: Run) -> dict[str, Any] | None:
+    """Start-up cost of one worker, in a fresh process so that nothing is imported yet."""
+    if not run.wants("app-build"):
+        return None
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{run.workdir / 'appbuild.db'}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.appbuild"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    progress(f"app-build: {figures['total_s']} s (import, create_app, first request)")
+    return figures
+
+
+def baseline(run: Run) -> None:
+    if not run.wants("starlette-baseline"):
+        return
+    body = run.workdir / "envelope.json"
+    body.write_text(json.dumps(fixture(run).acquire_envelope, ensure_ascii=False), "utf-8")
+    port = free_port()
+    with run.fleet.serving(
+        "starlette-baseline", baseline_argv(port, body), port, ACQUIRE
+    ) as server:
+        run.measure(
+            "starlette-baseline",
+            "starlette-baseline",
+            "acquire",
+            server,
+            acquire_request(ANY_TOKEN),
+        )
+
+
+def prism(run: Run) -> None:
+    """Optional: skipped with a note when npx is missing or Prism does not come up."""
+    if not run.wants("prism"):
+        return
+    npx = shutil.which("npx")
+    if npx is None:
+        run.note("prism skipped: npx (Node.js) is not installed")
+        return
+    port = free_port()
+    request = acquire_request(ANY_TOKEN)
+    try:
+        with run.fleet.serving(
+            "prism", prism_argv(npx, port), port, request.path, headers=request.headers, wait=300
+        ) as server:
+            run.measure("prism", "prism 5.16 (Node)", "acquire", server, request)
+    except (ServerFailed, RuntimeError) as error:
+        run.note(f"prism skipped: {error}")
+
+
+def serve_sqlite(run: Run) -> None:
+    if not run.wants("acquire", "check", "login", "publish"):
+        return
+    data = fixture(run)
+    port = free_port()
+    argv = serve_argv(port, data.database_url)
+    with run.fleet.serving("serve-sqlite", argv, port, "/api/tag/list") as server:
+        consultant = seed.login(server.base_url, data.consultant)
+        buyer = seed.login(server.base_url, data.buyer)
+        target = "serve, SQLite, 1 worker"
+        first = run.measure("acquire", target, "acquire", server, acquire_request(consultant))
+        if first is not None and first.json() != data.acquire_envelope:
+            run.note("serve's acquire envelope differs from the baseline's (see the JSON)")
+        run.measure("check", target, "check", server, check_request(buyer, data.buyer.id))
+        run.measure("login", target, "login", server, login_request(data.consultant))
+        run.measure("publish", target, "publish", server, publish_request(buyer, data.buyer.id))
+
+
+def mock(run: Run) -> None:
+    if run.wants("mock-acquire"):
+        port = free_port()
+        with run.fleet.serving("mock", mock_argv(port), port, "/api/tag/list") as server:
+            account = seed.Account(0, seed.Role.CONSULTANT, MOCK_CONSULTANT, DEMO_PASSWORD)
+            token = seed.login(server.base_url, account)
+            request = acquire_request(token, MOCK_TAG)
+            run.measure("mock-acquire", "mock (demo scenario)", "acquire", server, request)
+    if run.wants("mock-static-acquire"):
+        port = free_port()
+        argv = mock_argv(port, static=True)
+        with run.fleet.serving("mock-static", argv, port, "/api/tag/list") as server:
+            request = acquire_request(ANY_TOKEN)
+            run.measure("mock-static-acquire", "mock --static", "acquire", server, request)
+
+
+def serve_postgres(run: Run) -> None:
+    """Optional: skipped with a note when PostgreSQL does not answer."""
+    if not run.wants("publish-pg"):
+        return
+    url = run.args.postgres_url
+    try:
+        seed.recreate_postgres(url)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        run.note(f"publish-pg skipped: PostgreSQL at {url} is not usable: {error}")
+        return
+    progress(f"seeding {run.args.posts} posts into PostgreSQL")
+    data = seed.prepare(url, run.args.posts)
+    port = free_port()
+    argv = serve_argv(port, url, workers=2)
+    with run.fleet.serving("serve-postgres", argv, port, "/api/tag/list", wait=90) as server:
+        buyer = seed.login(server.base_url, data.buyer)
+        request = publish_request(buyer, data.buyer.id)
+        run.measure("publish-pg", "serve, PostgreSQL, 2 workers", "publish", server, request)
+
+
+GROUPS: tuple[Callable[[Run], None], ...] = (baseline, prism, serve_sqlite, mock, serve_postgres)
+
+
+# The command -------------------------------------------------------------------------------
+
+
+def options(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="discarded seconds before it")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--only", default="", help="comma-separated names (see above)")
+    parser.add_argument("--driver", choices=("auto", "wrk", "asyncio"), default="auto")
+    parser.add_argument("--json", type=Path, default=PROJECT_ROOT / "bench" / "results.json")
+    parser.add_argument("--posts", type=int, default=1000, help="posts under acquire's tag")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    args = parser.parse_args(argv)
+    unknown = [name for name in selected(args) if name not in NAMES]
+    if unknown:
+        parser.error(f"unknown names {', '.join(unknown)}; choose from {', '.join(NAMES)}")
+    return args
+
+
+def selected(args: argparse.Namespace) -> list[str]:
+    return [name.strip() for name in args.only.split(",") if name.strip()] or list(NAMES)
+
+
+def describe_driver(driver: str) -> str:
+    if driver != "wrk":
+        return "asyncio (bundled)"
+    wrk = wrk_path()
+    assert wrk is not None
+    version = subprocess.run(  # noqa: S603 - wrk -v, fixed arguments
+        [wrk, "-v"], capture_output=True, text=True, timeout=10
+    )
+    return (version.stdout or version.stderr).splitlines()[0].split(" [")[0]
+
+
+def git_commit() -> str:
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    done = subprocess.run(  # noqa: S603 - git rev-parse, fixed arguments
+        [git, "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def meta(args: argparse.Namespace, driver: str, plan: Plan) -> dict[str, Any]:
+    return {
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
+        "driver": describe_driver(driver),
+        "duration_s": plan.duration,
+        "warmup_s": plan.warmup,
+        "connections": plan.connections,
+        "threads": plan.threads if driver == "wrk" else None,
+        "posts": args.posts,
+        "cpus": os.cpu_count(),
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "git_commit": git_commit(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = options(argv)
+    driver = choose(args.driver)
+    plan = Plan(args.duration, args.warmup, args.connections, args.threads)
+    info = meta(args, driver, plan)
+    with tempfile.TemporaryDirectory(prefix="consulting-bench-") as tmp, Fleet(Path(tmp)) as fleet:
+        run = Run(args, plan, driver, fleet, Path(tmp), selected(args))
+        info["app_build"] = app_build(run)
+        for group in GROUPS:
+            group(run)
+    found = report.targets({row.name: row for row in run.rows}, plan.connections)
+    print_report(info, run.rows, found, run.notes)
+    report.write_json(args.json, report.as_json(info, run.rows, found, run.notes))
+    progress(f"results written to {args.json}")
+    return 0
+
+
+def print_report(
+    info: dict[str, Any], rows: list[Row], found: list[report.Target], notes: list[str]
+) -> None:
+    print(
+        f"\n{info['driver']}, {info['connections']} connections, {info['duration_s']:g} s "
+        f"after {info['warmup_s']:g} s warm-up, {info['cpus']} CPUs, commit {info['git_commit']}\n"
+    )
+    print("\n".join(report.table_lines(rows)) if rows else "(nothing measured)")
+    print("\ntargets\n" + "\n".join(report.target_lines(found)))
+    build = info.get("app_build")
+    if build:
+        print(
+            f"\napp start-up: {build['total_s']:.2f} s = import {build['import_s']:.2f}"
+            f" + create_app {build['create_app_s']:.2f}"
+            f" + first request {build['first_request_s']:.2f}"
+        )
+    for text in notes:
+        print(f"note: {text}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
