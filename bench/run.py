@@ -26,12 +26,14 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -363,8 +365,30 @@ def meta(args: argparse.Namespace, driver: str, plan: Plan) -> dict[str, Any]:
     }
 
 
+class Stopped(Exception):
+    """SIGTERM or SIGHUP: raised so that the servers are stopped on the way out."""
+
+
+def _stop_on_signal(number: int, _frame: FrameType | None) -> None:
+    for other in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(other, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+    raise Stopped(signal.Signals(number).name)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = options(argv)
+    # Python's default for SIGTERM ends the process without unwinding: the servers, in
+    # sessions of their own, would outlive it. Ctrl-C already unwinds (KeyboardInterrupt).
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _stop_on_signal)
+    try:
+        return run_all(options(argv))
+    except Stopped as stop:
+        progress(f"stopped by {stop}; every server was stopped")
+        return 1
+
+
+def run_all(args: argparse.Namespace) -> int:
+    """Every selected group in turn, then the table and the JSON."""
     driver = choose(args.driver)
     plan = Plan(args.duration, args.warmup, args.connections, args.threads)
     info = meta(args, driver, plan)
