@@ -25,6 +25,7 @@ class Row:
     target: str  # the server, as the table shows it
     operation: str
     load: Load
+    busy_before: float | None = None  # share of the CPUs others used just before the run
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ def as_json(
                 "errors": row.load.errors,
                 "vs_starlette": _rounded(ratio(by_name, row.name, BASELINE)),
                 "vs_prism": _rounded(ratio(by_name, row.name, PRISM)),
+                "cpu_busy_before": _rounded(row.busy_before),
             }
             for row in rows
         ],

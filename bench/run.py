@@ -41,6 +41,7 @@ import httpx
 
 from bench import report, seed
 from bench.driver import Plan, Request, choose, measure, wrk_path
+from bench.machine import BUSY_WARNING, busy_fraction
 from bench.report import Row
 from bench.servers import (
     Fleet,
@@ -144,11 +145,15 @@ class Run:
         if name not in self.wanted:
             return None
         first = probe(server, request)
+        busy = busy_fraction()
+        if busy is not None and busy >= BUSY_WARNING:
+            self.note(f"{name}: {busy:.0%} of the CPUs were busy with other work just before it")
         progress(f"{name}: {self.plan.warmup:g} s warm-up, {self.plan.duration:g} s measured")
         load = measure(
             self.driver, server.base_url, request, self.plan, lambda: probe(server, request)
         )
-        self.rows.append(Row(name, target, operation, load))
+        probe(server, request)  # waits out what the run left queued, before the next one
+        self.rows.append(Row(name, target, operation, load, busy))
         progress(f"{name}: {load.rps:,.1f} req/s, p99 {load.p99_ms:.1f} ms, {load.errors} errors")
         return first
 
@@ -359,6 +364,7 @@ def meta(args: argparse.Namespace, driver: str, plan: Plan) -> dict[str, Any]:
         "threads": plan.threads if driver == "wrk" else None,
         "posts": args.posts,
         "cpus": os.cpu_count(),
+        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
         "machine": platform.platform(),
         "python": platform.python_version(),
         "git_commit": git_commit(),
