@@ -7,8 +7,9 @@ people and a JUnit XML file for CI systems.
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -80,6 +81,7 @@ class Report:
     settings: dict[str, str] = field(default_factory=dict)
     # Printed after the violations: how to replay an authenticated reproducer.
     notes: list[str] = field(default_factory=list)
+    _scenarios: int = 0
 
     @classmethod
     def for_labels(cls, labels: list[str]) -> Report:
@@ -108,6 +110,7 @@ class Report:
                 self.errors.append(f"after the run: {failure.title}: {failure.message}")
 
     def _record_scenario(self, recorder: ScenarioRecorder) -> None:
+        self._scenarios += 1  # case ids are unique within a scenario only
         for case_id, node in recorder.cases.items():
             result = self._operation(node.value.operation.label)
             result.cases += 1
@@ -122,7 +125,7 @@ class Report:
             for check in checks:
                 if check.status != Status.FAILURE or check.failure_info is None:
                     continue
-                result.failing_cases.add(f"{id(recorder)}:{case_id}")
+                result.failing_cases.add(f"{self._scenarios}:{case_id}")
                 info = check.failure_info
                 title, message = info.failure.title, info.failure.message
                 result.violations.setdefault(
@@ -132,6 +135,51 @@ class Report:
 
     def _operation(self, label: str) -> OperationResult:
         return self.operations.setdefault(label, OperationResult(label))
+
+    # -- (de)serializing, for a run made in another process -----------------------------------
+    def to_json(self) -> str:
+        operations = [
+            {
+                "label": op.label,
+                "cases": op.cases,
+                "successes": op.successes,
+                "failing_cases": sorted(op.failing_cases),
+                "violations": [asdict(violation) for violation in op.violations.values()],
+            }
+            for op in self.operations.values()
+        ]
+        return json.dumps(
+            {
+                "operations": operations,
+                "errors": self.errors,
+                "wall_time": self.wall_time,
+                "settings": self.settings,
+                "notes": self.notes,
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Report:
+        data = json.loads(text)
+        report = cls(
+            {},
+            errors=data["errors"],
+            wall_time=data["wall_time"],
+            settings=data["settings"],
+            notes=data["notes"],
+        )
+        for entry in data["operations"]:
+            violations = [Violation(**violation) for violation in entry["violations"]]
+            report.operations[entry["label"]] = OperationResult(
+                label=entry["label"],
+                cases=entry["cases"],
+                successes=entry["successes"],
+                failing_cases=set(entry["failing_cases"]),
+                violations={(v.check, v.title, v.message): v for v in violations},
+            )
+        return report
 
     # -- rendering --------------------------------------------------------------------------
     def print_table(self, out: Output) -> None:

@@ -9,6 +9,7 @@ import pytest
 from consulting.spec import load_spec
 from contract_tests.checks import NOT_JSON, envelope_problems
 from contract_tests.contract import contract_of, to_json_schema
+from contract_tests.report import Report, Violation
 
 
 @pytest.mark.parametrize(
@@ -63,3 +64,19 @@ def test_nullable_becomes_a_null_type() -> None:
     assert to_json_schema({"enum": ["a"], "nullable": True}) == {
         "anyOf": [{"enum": ["a", None]}, {"type": "null"}]
     }
+
+
+def test_a_report_survives_the_trip_between_processes() -> None:
+    report = Report.for_labels(["GET /api/tag/list"])
+    operation = report.operations["GET /api/tag/list"]
+    operation.cases, operation.successes = 3, 1
+    operation.failing_cases.add("1:case")
+    key = ("envelope_shape", "Custom check failed", "Not the envelope")
+    operation.violations[key] = Violation(*key, curl="curl -X GET x")
+    report.errors.append("setup: nothing")
+
+    copy = Report.from_json(report.to_json())
+
+    assert copy.operations["GET /api/tag/list"] == operation
+    assert copy.errors == report.errors
+    assert not copy.ok
