@@ -33,3 +33,16 @@ def busy_fraction(window: float = 0.5) -> float | None:
         return None
     total, idle = after[0] - before[0], after[1] - before[1]
     return 1 - idle / total
+
+
+def wait_for_quiet(limit: float, window: float = 0.5) -> float | None:
+    """Wait up to ``limit`` seconds for other work to drop under :data:`BUSY_WARNING`.
+
+    Returns the last share seen: a figure measured beside someone's test suite says little,
+    and waiting a few seconds often avoids it on a shared machine.
+    """
+    deadline = time.monotonic() + limit
+    busy = busy_fraction(window)
+    while busy is not None and busy >= BUSY_WARNING and time.monotonic() < deadline:
+        busy = busy_fraction(window)
+    return busy

@@ -41,7 +41,7 @@ import httpx
 
 from bench import report, seed
 from bench.driver import Plan, Request, choose, measure, wrk_path
-from bench.machine import BUSY_WARNING, busy_fraction
+from bench.machine import BUSY_WARNING, wait_for_quiet
 from bench.report import Row
 from bench.servers import (
     Fleet,
@@ -145,7 +145,7 @@ class Run:
         if name not in self.wanted:
             return None
         first = probe(server, request)
-        busy = busy_fraction()
+        busy = wait_for_quiet(self.args.quiet_wait)
         if busy is not None and busy >= BUSY_WARNING:
             self.note(f"{name}: {busy:.0%} of the CPUs were busy with other work just before it")
         progress(f"{name}: {self.plan.warmup:g} s warm-up, {self.plan.duration:g} s measured")
@@ -321,6 +321,12 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=PROJECT_ROOT / "bench" / "results.json")
     parser.add_argument("--posts", type=int, default=1000, help="posts under acquire's tag")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=30.0,
+        help="seconds to wait before each operation for other work on the machine to stop",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in selected(args) if name not in NAMES]
     if unknown:

@@ -21,7 +21,7 @@ def test_a_short_run_prints_and_writes_both_rows(tmp_path: Path) -> None:
             "-m",
             "bench.run",
             *("--duration", "1", "--warmup", "0", "--driver", "asyncio"),
-            *("--only", "starlette-baseline,acquire", "--json", str(out)),
+            *("--only", "starlette-baseline,acquire", "--json", str(out), "--quiet-wait", "0"),
         ],
         cwd=PROJECT_ROOT,
         capture_output=True,
