@@ -154,9 +154,12 @@ def contract(
     max_examples: Annotated[int, typer.Option(help="Generated cases per operation.")] = 50,
     workers: Annotated[int, typer.Option(help="Concurrent workers.")] = 1,
     spec: Annotated[str, typer.Option(help="The OpenAPI document.")] = str(SPEC_PATH),
+    seed: Annotated[
+        int | None, typer.Option(help="Generation seed (default: fixed, so runs repeat).")
+    ] = None,
 ) -> None:
     """Fuzz any running server against the contract; exit non-zero on any violation."""
-    from contract_tests.runner import run
+    from contract_tests.runner import DEFAULT_SEED, run
 
     raise typer.Exit(
         code=run(
@@ -165,6 +168,7 @@ def contract(
             max_examples=max_examples,
             workers=workers,
             spec=spec,
+            seed=DEFAULT_SEED if seed is None else seed,
         )
     )
 
