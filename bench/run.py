@@ -145,7 +145,7 @@ class Run:
         if name not in self.wanted:
             return None
         first = probe(server, request)
-        busy = wait_for_quiet(self.args.quiet_wait)
+        busy = wait_for_quiet(self.args.quiet_wait, self.fleet.groups())
         if busy is not None and busy >= BUSY_WARNING:
             self.note(f"{name}: {busy:.0%} of the CPUs were busy with other work just before it")
         progress(f"{name}: {self.plan.warmup:g} s warm-up, {self.plan.duration:g} s measured")

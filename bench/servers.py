@@ -131,6 +131,10 @@ class Fleet:
         finally:
             self.stop(server)
 
+    def groups(self) -> set[int]:
+        """The process groups of the running servers (each server leads its own)."""
+        return {server.process.pid for server in self.running}
+
     def stop(self, server: Server) -> None:
         """SIGTERM to the server's own process group, SIGKILL if it lingers."""
         if server in self.running:
