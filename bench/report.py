@@ -26,6 +26,7 @@ class Row:
     operation: str
     load: Load
     busy_before: float | None = None  # share of the CPUs others used just before the run
+    runs_rps: tuple[float, ...] = ()  # every measured run's req/s (--repeat); load is the median
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def as_json(
                 "vs_starlette": _rounded(ratio(by_name, row.name, BASELINE)),
                 "vs_prism": _rounded(ratio(by_name, row.name, PRISM)),
                 "cpu_busy_before": _rounded(row.busy_before),
+                "runs_rps": [round(rps, 1) for rps in row.runs_rps],
             }
             for row in rows
         ],

@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -40,7 +40,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bench import report, seed
-from bench.driver import Plan, Request, choose, measure, wrk_path
+from bench.driver import Load, Plan, Request, choose, measure, wrk_path
 from bench.machine import BUSY_WARNING, wait_for_quiet
 from bench.report import Row
 from bench.servers import (
@@ -149,13 +149,22 @@ class Run:
         if busy is not None and busy >= BUSY_WARNING:
             self.note(f"{name}: {busy:.0%} of the CPUs were busy with other work just before it")
         progress(f"{name}: {self.plan.warmup:g} s warm-up, {self.plan.duration:g} s measured")
-        load = measure(
-            self.driver, server.base_url, request, self.plan, lambda: probe(server, request)
-        )
-        probe(server, request)  # waits out what the run left queued, before the next one
-        self.rows.append(Row(name, target, operation, load, busy))
-        progress(f"{name}: {load.rps:,.1f} req/s, p99 {load.p99_ms:.1f} ms, {load.errors} errors")
+        loads = []
+        for plan in [self.plan] + [replace(self.plan, warmup=0)] * (self.args.repeat - 1):
+            loads.append(
+                measure(self.driver, server.base_url, request, plan, lambda: probe(server, request))
+            )
+            probe(server, request)  # waits out what the run left queued, before the next one
+            progress(f"{name}: {loads[-1].rps:,.1f} req/s, p99 {loads[-1].p99_ms:.1f} ms")
+        load = median(loads)
+        runs = tuple(run.rps for run in loads)
+        self.rows.append(Row(name, target, operation, load, busy, runs))
         return first
+
+
+def median(loads: list[Load]) -> Load:
+    """The run with the median requests/s: one slow run (a neighbour's job) does not count."""
+    return sorted(loads, key=lambda load: load.rps)[len(loads) // 2]
 
 
 def probe(server: Server, request: Request) -> httpx.Response:
@@ -322,6 +331,9 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--posts", type=int, default=1000, help="posts under acquire's tag")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument(
+        "--repeat", type=int, default=1, help="measured runs per operation; the median is shown"
+    )
+    parser.add_argument(
         "--quiet-wait",
         type=float,
         default=30.0,
@@ -367,6 +379,7 @@ def meta(args: argparse.Namespace, driver: str, plan: Plan) -> dict[str, Any]:
         "duration_s": plan.duration,
         "warmup_s": plan.warmup,
         "connections": plan.connections,
+        "repeat": args.repeat,
         "threads": plan.threads if driver == "wrk" else None,
         "posts": args.posts,
         "cpus": os.cpu_count(),
@@ -421,7 +434,9 @@ def print_report(
 ) -> None:
     print(
         f"\n{info['driver']}, {info['connections']} connections, {info['duration_s']:g} s "
-        f"after {info['warmup_s']:g} s warm-up, {info['cpus']} CPUs, commit {info['git_commit']}\n"
+        f"after {info['warmup_s']:g} s warm-up"
+        + (f", median of {info['repeat']} runs" if info["repeat"] > 1 else "")
+        + f", {info['cpus']} CPUs, commit {info['git_commit']}\n"
     )
     print("\n".join(report.table_lines(rows)) if rows else "(nothing measured)")
     print("\ntargets\n" + "\n".join(report.target_lines(found)))
