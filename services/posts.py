@@ -121,9 +121,10 @@ def list_open(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> list[
         .limit(page.size)
     )
     with res.db.reading() as session:
-        if session.get(Tag, tag_id) is None:
-            raise ApiError(ErrorCode.TAG_NOT_FOUND)
         posts = session.exec(query).all()
+        # An empty page is the only case where the tag itself may not exist: look only then.
+        if not posts and session.get(Tag, tag_id) is None:
+            raise ApiError(ErrorCode.TAG_NOT_FOUND)
         tags = _tags_of(session, [p.id for p in posts if p.id is not None])
     return [
         {
