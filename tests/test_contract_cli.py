@@ -7,8 +7,6 @@ and ``consulting serve`` itself, which it must pass, writing a JUnit file that C
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from subprocess import CompletedProcess
 
-import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -26,14 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.mockserver import free_port, running
+
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run_contract(base_url: str, *args: str, timeout: float = 120) -> CompletedProcess[str]:
@@ -154,10 +146,8 @@ def test_contract_says_when_it_cannot_start() -> None:
 # ---------------------------------------------------------------------------- our own server
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    """``consulting serve`` on a fresh SQLite file and a free port; killed afterwards."""
-    port = free_port()
+    """``consulting serve`` on a fresh SQLite file and a free port; stopped afterwards."""
     env = {
-        **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
         "CONSULTING_SMS_PROVIDER": "fixed",
         "CONSULTING_LOG_LEVEL": "WARNING",
@@ -165,31 +155,8 @@ def served(tmp_path: Path) -> Iterator[str]:
         "CONSULTING_ARGON2_TIME_COST": "1",
         "CONSULTING_ARGON2_MEMORY_KIB": "8",
     }
-    env.pop("CONSULTING_DATABASE_URL", None)
-    log = (tmp_path / "serve.log").open("w")
-    command = [sys.executable, "-m", "consulting.cli", "serve", "--host", HOST, "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(f"{base_url}/api/tag/list", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "consulting serve did not answer"
-            time.sleep(0.1)
+    with running(["serve", "--host", HOST], env=env) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def test_contract_passes_consulting_serve_and_writes_junit(served: str, tmp_path: Path) -> None:
