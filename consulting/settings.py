@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # Threads per worker for handlers and database calls (see consulting/app.py's lifespan).
+    worker_threads: int = 4
 
     # argon2id; RFC 9106's second recommended profile by default. Tests lower it for speed.
     argon2_time_cost: int = 3
