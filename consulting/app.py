@@ -27,8 +27,15 @@ from consulting.validation import validator_map
 from consulting.web import RESOURCES_KEY
 
 
-def create_app(settings: Settings | None = None, resources: Resources | None = None) -> AsyncApp:
-    """Build the app; ``resources`` may be given (tests, mock) or are built from ``settings``."""
+def create_app(
+    settings: Settings | None = None,
+    resources: Resources | None = None,
+    extra_state: dict[str, Any] | None = None,
+) -> AsyncApp:
+    """Build the app; ``resources`` may be given (tests, mock) or are built from ``settings``.
+
+    ``extra_state`` joins the resources on every request's scope (the mock's scenarios).
+    """
     settings = settings or (resources.settings if resources else Settings())
     resources = resources or Resources.from_settings(settings)
 
@@ -49,7 +56,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         swagger_ui_options=SWAGGER_UI,
         validator_map=validator_map(),
     )
-    surround(app, settings, {RESOURCES_KEY: resources})
+    surround(app, settings, {RESOURCES_KEY: resources, **(extra_state or {})})
     return app
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +25,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from consulting import SPEC_PATH
 from consulting.app import SWAGGER_UI, create_app, new_app, surround
 from consulting.errors import ErrorCode, message_for
-from consulting.middleware import ScopeStateMiddleware
 from consulting.migrate import upgrade
 from consulting.resources import Resources
+from consulting.responses import send_json
 from consulting.scenarios import DEMO_ACCOUNTS, DEMO_PASSWORD, ScenarioStore
 from consulting.settings import Settings
 from consulting.spec import load_spec, operations
@@ -67,11 +66,8 @@ def _stateful_app(options: MockOptions) -> AsyncApp:
     upgrade(res.db.engine)
     store = ScenarioStore(res, options.scenario)
     store.load(options.scenario)
-    app = create_app(resources=res)
+    app = create_app(resources=res, extra_state={SCENARIOS_KEY: store})
     app.add_api(CONTROLS_SPEC.name, strict_validation=True, swagger_ui_options=SWAGGER_UI)
-    app.add_middleware(
-        ScopeStateMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, state={SCENARIOS_KEY: store}
-    )
     return app
 
 
@@ -140,7 +136,7 @@ class PreferMiddleware:
             await self.app(scope, receive, send)
             return
         status, body = self.example_for(operation, prefer.get("code"), prefer.get("example"))
-        await _send_json(send, status, body)
+        await send_json(send, status, body, [(b"preference-applied", b"true")])
 
     def example_for(
         self, operation: dict[str, Any], code: str | None, name: str | None
@@ -188,22 +184,6 @@ def parse_prefer(header: str) -> dict[str, str]:
 
 def _int(value: str | None, default: int) -> int:
     return int(value) if value is not None and value.isdigit() else default
-
-
-async def _send_json(send: Send, status: int, body: Any) -> None:
-    payload = json.dumps(body, ensure_ascii=False).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"preference-applied", b"true"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
 
 
 def banner(options: MockOptions, host: str, port: int) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
@@ -53,18 +55,26 @@ def error_response(
 
 async def send_envelope(send: Send, code: ErrorCode) -> None:
     """Answer straight from an ASGI middleware, outside Connexion's exception handling."""
-    body = _body(code, message_for(code))
+    await send_json(send, code.http_status, envelope(code, message_for(code)))
+
+
+async def send_json(
+    send: Send, status: int, body: Any, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """A whole JSON response from ASGI middleware (UTF-8 text, not \\u escapes)."""
+    payload = json.dumps(body, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": code.http_status,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _generic(status: int) -> ErrorCode:
