@@ -44,6 +44,6 @@ async def login(role: Role, body: dict[str, Any]) -> web.Reply:
 
 
 def logout(role: Role, token_info: dict[str, Any]) -> web.Reply:
-    accounts.logout(web.resources(), web.actor(token_info), role)
-    settings = web.resources().settings
-    return web.ok(headers={"Set-Cookie": web.session_cookie("", 0, settings.cookie_secure)})
+    res = web.resources()
+    accounts.logout(res, web.actor(token_info), role)
+    return web.ok(headers={"Set-Cookie": web.session_cookie("", 0, res.settings.cookie_secure)})

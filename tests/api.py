@@ -16,6 +16,20 @@ PHONES = (f"138{n:08d}" for n in itertools.count(1))
 NUMBERS = itertools.count(1)
 
 
+def order_form(
+    order_no: str, post_id: int, consultant_id: int, price: str = "100.00"
+) -> dict[str, Any]:
+    """The fields of order/add (1.3.1), as a buyer sends them."""
+    return {
+        "order_no": order_no,
+        "create_time": "2017-06-25 05:17:51",
+        "price": price,
+        "post_id": post_id,
+        "consultant_id": consultant_id,
+        "status": "in_progress",
+    }
+
+
 @dataclass
 class Account:
     id: int
@@ -149,14 +163,7 @@ class Api:
         price: str = "100.00",
         order_no: str | None = None,
     ) -> int:
-        data = {
-            "order_no": order_no or f"O{next(NUMBERS)}",
-            "create_time": "2017-06-25 05:17:51",
-            "price": price,
-            "post_id": post_id,
-            "consultant_id": consultant.id,
-            "status": "in_progress",
-        }
+        data = order_form(order_no or f"O{next(NUMBERS)}", post_id, consultant.id, price)
         [order_id] = self.ok("POST", "/api/user/order/add", data, token=buyer.token)
         return int(order_id)
 

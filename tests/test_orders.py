@@ -4,7 +4,7 @@ from sqlmodel import select
 
 from consulting.resources import Resources
 from models import LedgerEntry, Order, Payment
-from tests.api import Api
+from tests.api import Api, order_form
 
 
 def test_only_a_paid_or_free_post_can_be_accepted_and_only_once(api: Api) -> None:
@@ -25,14 +25,7 @@ def test_only_a_paid_or_free_post_can_be_accepted_and_only_once(api: Api) -> Non
 def test_order_add_checks_the_post_consultant_and_price(api: Api) -> None:
     buyer, consultant, other = api.buyer(), api.consultant(), api.consultant()
     post_id = api.publish(buyer)
-    base = {
-        "order_no": "N1",
-        "create_time": "2017-06-25 05:17:51",
-        "price": "100.00",
-        "post_id": post_id,
-        "consultant_id": consultant.id,
-        "status": "in_progress",
-    }
+    base = order_form("N1", post_id, consultant.id)
 
     def add(expect: int, token: str = buyer.token, **changes: object) -> int:
         return api.call(
@@ -65,14 +58,7 @@ def test_order_no_reused_with_other_fields_is_a_conflict(api: Api) -> None:
     third = api.publish(buyer)
     api.pay(buyer, third)
     api.accept(consultant, third)
-    data = {
-        "order_no": "SAME",
-        "create_time": "2017-06-25 05:17:51",
-        "price": "100.00",
-        "post_id": third,
-        "consultant_id": consultant.id,
-        "status": "in_progress",
-    }
+    data = order_form("SAME", third, consultant.id)
     api.fails(40903, "POST", "/api/user/order/add", data, token=buyer.token)
 
 

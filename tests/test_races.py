@@ -18,7 +18,7 @@ from consulting.resources import Resources
 from models import LedgerEntry, Order, Payment, Post, PostTag
 from services import orders, payments, posts
 from services.actors import Actor, Role
-from tests.api import Api
+from tests.api import Api, order_form
 
 RACERS = 20
 T = TypeVar("T")
@@ -71,14 +71,7 @@ def test_the_same_order_no_at_once_makes_one_order(api: Api, res: Resources) -> 
     buyer, post_id = paid_post(api)
     consultant = api.consultant()
     api.accept(consultant, post_id)
-    fields = {
-        "order_no": "RACE-1",
-        "create_time": "2017-06-25 05:17:51",
-        "price": "100.00",
-        "post_id": post_id,
-        "consultant_id": consultant.id,
-        "status": "in_progress",
-    }
+    fields = order_form("RACE-1", post_id, consultant.id)
     results = race([lambda: orders.add(res, actor(Role.BUYER, buyer.id), **fields)] * RACERS)
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == 1

@@ -12,7 +12,7 @@ from sqlmodel import select
 from consulting.resources import Resources
 from consulting.spec import load_spec, operations
 from models import Order, Payment, Post, PostTag
-from tests.api import Account, Api
+from tests.api import Account, Api, order_form
 
 
 def snapshot(res: Resources) -> list[Any]:
@@ -86,14 +86,7 @@ def test_another_accounts_ids_never_read_or_change_anything(api: Api, res: Resou
         (
             "POST",
             "/api/user/order/add",
-            {
-                "order_no": "X2",
-                "create_time": "2017-06-25 05:17:51",
-                "price": "100.00",
-                "post_id": post_id,
-                "consultant_id": victim_consultant.id,
-                "status": "in_progress",
-            },
+            order_form("X2", post_id, victim_consultant.id),
             attacker,
             404,
         ),
