@@ -6,18 +6,17 @@ openapi/consulting.yaml. This module only wires what surrounds the routes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from anyio import to_thread
 from connexion import AsyncApp
-from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
 from consulting import SPEC_PATH
+from consulting.connexion_tuning import SECURITY_MAP, OrjsonJsonifier
 from consulting.logs import configure_logging
 from consulting.middleware import AccessLogMiddleware, BodyLimitMiddleware, ScopeStateMiddleware
 from consulting.resources import Resources
@@ -55,6 +54,7 @@ def create_app(
         validate_responses=settings.validate_responses,
         swagger_ui_options=SWAGGER_UI,
         validator_map=validator_map(),
+        security_map=SECURITY_MAP,
     )
     surround(app, settings, {RESOURCES_KEY: resources, **(extra_state or {})})
     return app
@@ -68,7 +68,7 @@ def new_app(lifespan: Any = None) -> AsyncApp:
         __name__,
         specification_dir=str(SPEC_PATH.parent),
         lifespan=lifespan,
-        jsonifier=Jsonifier(json, ensure_ascii=False),  # Chinese text as text, not \u escapes
+        jsonifier=OrjsonJsonifier(),  # Chinese text as text, not \u escapes
     )
 
 

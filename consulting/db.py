@@ -7,18 +7,20 @@ writer waits a little instead of failing at once.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 READ_ONLY = "consulting_read_only"
+SINGLE_READS = "consulting_single_reads"
 
 
 def create_db_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
@@ -49,7 +51,10 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     # A deferred transaction that reads and then writes can fail with "database is locked"
     # without waiting; BEGIN IMMEDIATE takes the write lock up front and honours busy_timeout.
     # Read-only units of work begin deferred, so WAL lets them run beside the writer.
-    if connection.get_execution_options().get(READ_ONLY):
+    options = connection.get_execution_options()
+    if options.get(SINGLE_READS):
+        return  # each SELECT runs in its own implicit read transaction (Database.rows)
+    if options.get(READ_ONLY):
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -61,12 +66,19 @@ class Database:
     def __init__(self, url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
         self.url = url
         self.engine = create_db_engine(url, busy_timeout_ms)
+        # An embedded SQLite read never waits on a network or, under WAL, on a lock: it is
+        # pure CPU that holds the GIL in any thread, so it may run on the event loop itself
+        # (consulting.web.read). A server database's reads wait on the network: threads.
+        self.reads_inline = self.engine.dialect.name == "sqlite"
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
+        self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        self._row_engine = self.engine.execution_options(**{READ_ONLY: True, SINGLE_READS: True})
         self._read_sessions = sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}),
-            class_=Session,
-            expire_on_commit=False,
+            self._read_engine, class_=Session, expire_on_commit=False
         )
+        self._readers = threading.local()
+        self._all_readers: list[Connection] = []
+        self._readers_lock = threading.Lock()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -80,5 +92,41 @@ class Database:
         with self._read_sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def rows(self) -> Iterator[Connection]:
+        """A read-only Core connection, for the hot reads (lists, sessions).
+
+        No ORM session around it: these reads want rows, not objects, and skipping the
+        session's bookkeeping is a third of what a small read costs. On SQLite no BEGIN
+        either: each statement reads its own consistent snapshot, which is all a one-query
+        read needs (a second statement may see a later commit).
+
+        On SQLite each thread (the event loop's, mostly: see ``reads_inline``) keeps one
+        reader connection instead of taking one from the pool per read: checking a connection
+        out and in was a third of what a page of acquire cost. Between reads it holds no
+        transaction, so it pins no WAL snapshot and never delays a checkpoint.
+        """
+        reader = self._reader() if self.reads_inline else None
+        if reader is None:
+            with self._row_engine.begin() as connection:
+                yield connection
+            return
+        with reader.begin():
+            yield reader
+
+    def _reader(self) -> Connection | None:
+        reader: Connection | None = getattr(self._readers, "connection", None)
+        if reader is not None and reader.in_transaction():
+            return None  # already reading on this thread (a nested read): use the pool
+        if reader is None or reader.closed or reader.invalidated:
+            reader = self._readers.connection = self._row_engine.connect()
+            with self._readers_lock:
+                self._all_readers.append(reader)
+        return reader
+
     def dispose(self) -> None:
+        with self._readers_lock:
+            readers, self._all_readers = self._all_readers, []
+        for reader in readers:
+            reader.close()
         self.engine.dispose()

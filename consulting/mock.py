@@ -19,11 +19,13 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.mock import MockResolver
+from connexion.resolver import Resolution
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consulting import SPEC_PATH
 from consulting.app import SWAGGER_UI, create_app, new_app, surround
+from consulting.connexion_tuning import SECURITY_MAP
 from consulting.errors import ErrorCode, message_for
 from consulting.migrate import upgrade
 from consulting.resources import Resources
@@ -81,13 +83,34 @@ def _static_app() -> AsyncApp:
     app = new_app()
     app.add_api(
         spec,
-        resolver=MockResolver(mock_all=True),
+        resolver=ExampleResolver(mock_all=True),
         strict_validation=True,
         swagger_ui_options=SWAGGER_UI,
         validator_map=validator_map(),
+        security_map=SECURITY_MAP,
     )
     surround(app, Settings(), state={})
     return app
+
+
+class ExampleResolver(MockResolver):
+    """Connexion's mock, with each operation's example read once and answered by a coroutine.
+
+    Connexion's own mock function is a plain ``def`` that rebuilds the example on every
+    request, so every answer also crossed into the thread pool and back; the example is fixed
+    by the spec, so it is built on the first request and then only sent.
+    """
+
+    def resolve(self, operation: Any) -> Resolution:
+        example: tuple[Any, int] | None = None
+
+        async def answer(*_args: Any, **_kwargs: Any) -> tuple[Any, int]:
+            nonlocal example
+            if example is None:
+                example = self.mock_operation(operation)
+            return example
+
+        return Resolution(answer, super().resolve(operation).operation_id)
 
 
 def accept_any_token(token: str, required_scopes: list[str] | None = None) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from consulting.providers import (
     PaymentProvider,
     SmsProvider,
 )
+from consulting.session_cache import SessionCache
 from consulting.settings import Settings
 
 
@@ -24,6 +25,7 @@ class Resources:
     sms: SmsProvider
     payments: PaymentProvider
     hasher: PasswordHasher
+    session_cache: SessionCache
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
@@ -40,4 +42,5 @@ class Resources:
                 memory_cost=settings.argon2_memory_kib,
                 parallelism=1,
             ),
+            session_cache=SessionCache(settings.session_cache_seconds, settings.session_cache_size),
         )

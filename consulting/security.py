@@ -1,17 +1,17 @@
 """Connexion's security hooks (named in the spec's securitySchemes): token -> actor.
 
 A token that is unknown, expired or revoked gives None, which Connexion answers with 401.
-The database lookup runs in a worker thread so that it never blocks the event loop.
+A token this worker resolved moments ago is answered from its session cache; any other is
+looked up the way every hot read is (``consulting.web.read_with``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from consulting.web import RESOURCES_KEY
+from consulting.web import RESOURCES_KEY, read_with
 from services import sessions
 
 
@@ -28,7 +28,7 @@ async def session_from_bearer(token: str, request: Request | None = None) -> dic
 async def _lookup(token: str, request: Request | None) -> dict[str, Any] | None:
     assert request is not None
     res = request.scope["state"][RESOURCES_KEY]
-    actor = await run_in_threadpool(sessions.resolve, res, token)
+    actor = sessions.remembered(res, token) or await read_with(res, sessions.resolve, token)
     if actor is None:
         return None
     return {"sub": f"{actor.role.value}:{actor.account_id}", "actor": actor}

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = 64 * 1024
 
     session_lifetime_seconds: int = 7 * 24 * 3600
+    # Each worker remembers a resolved token this long (0: look every request up). A logout is
+    # seen at once by the worker that served it, by the other workers within this many seconds.
+    session_cache_seconds: float = 5.0
+    session_cache_size: int = 10_000
     cookie_secure: bool = False
     require_verified_phone: bool = False
     phone_verification_ttl_seconds: int = 30 * 60

@@ -20,7 +20,13 @@ from urllib.parse import unquote_to_bytes
 
 from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
-from connexion.validators import VALIDATOR_MAP, FormDataValidator, MediaTypeDict
+from connexion.utils import is_null, is_nullable
+from connexion.validators import (
+    VALIDATOR_MAP,
+    FormDataValidator,
+    MediaTypeDict,
+    ParameterValidator,
+)
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
 from starlette.types import Scope
@@ -39,10 +45,61 @@ def _pattern(
 StrictRequestValidator = extend(Draft4RequestValidator, {"pattern": _pattern})
 
 
+class _Compiled:
+    """JSON Schema validators built once per schema of the spec, not once per request.
+
+    Connexion builds a validator (and deep-copies the schema) for every parameter and body
+    of every request; the schemas are the spec's own dicts, fixed after start, so their
+    identity is a sound key. The dict holds the schema too, so that the id is never reused
+    (one entry per schema of every app built in the process: a handful in production).
+    """
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._built: dict[int, tuple[Any, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+    def __call__(self, schema: Any) -> Any:
+        found = self._built.get(id(schema))
+        if found is None:
+            found = self._built[id(schema)] = (schema, self._make(schema))
+        return found[1]
+
+
+_parameter_validator = _Compiled(
+    lambda schema: Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+)
+_form_validator = _Compiled(
+    lambda schema: StrictRequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+)
+
+
+class CompiledParameterValidator(ParameterValidator):
+    """Connexion's parameter validation, with each parameter's validator built once."""
+
+    @staticmethod
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
+    ) -> str | None:
+        if is_nullable(param) and is_null(value):
+            return None
+        if value is None:
+            if param.get("required"):
+                return f"Missing {parameter_type} parameter '{param['name']}'"
+            return None
+        try:
+            _parameter_validator(param.get("schema", param)).validate(value)
+        except ValidationError as exception:
+            return str(exception)
+        return None
+
+
 class StrictFormDataValidator(FormDataValidator):
     @property
     def _validator(self) -> Any:
-        return StrictRequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        return _form_validator(self._schema)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         body = b"".join([chunk async for chunk in stream])
@@ -69,4 +126,4 @@ def check_form_text(body: bytes) -> None:
 def validator_map() -> dict[str, Any]:
     body = MediaTypeDict(dict(VALIDATOR_MAP["body"]))
     body["application/x-www-form-urlencoded"] = StrictFormDataValidator
-    return {**VALIDATOR_MAP, "body": body}
+    return {**VALIDATOR_MAP, "parameter": CompiledParameterValidator, "body": body}

@@ -6,9 +6,11 @@ internals themselves.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from connexion import request
+from starlette.concurrency import run_in_threadpool
 
 from consulting.errors import ApiError, ErrorCode
 from consulting.resources import Resources
@@ -19,6 +21,8 @@ SESSION_COOKIE = "consulting_session"
 SESSION_HEADER = "X-Session-Token"
 
 Reply = tuple[dict[str, Any], int, dict[str, str]]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def envelope(code: int, msg: str, content: list[Any] | None = None) -> dict[str, Any]:
@@ -32,6 +36,32 @@ def ok(content: list[Any] | None = None, headers: dict[str, str] | None = None) 
 def resources() -> Resources:
     found: Resources = request.scope["state"][RESOURCES_KEY]
     return found
+
+
+async def read(
+    service: Callable[Concatenate[Resources, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Call a read-only service with this request's resources (see :func:`read_with`)."""
+    return await read_with(resources(), service, *args, **kwargs)
+
+
+async def read_with(
+    res: Resources,
+    service: Callable[Concatenate[Resources, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run a read-only service call where it is cheapest (see ``Database.reads_inline``).
+
+    The hot reads (lists, session lookups) are ``async`` and come through here: on SQLite
+    the call runs right on the event loop, sparing two thread switches per request; on
+    PostgreSQL or MariaDB it runs in the worker thread pool, so the loop serves others while
+    it waits on the network. Writes stay in plain ``def`` handlers, which Connexion runs in
+    the thread pool: an SQLite writer may wait for the lock, and that must not stop the loop.
+    """
+    if res.db.reads_inline:
+        return service(res, *args, **kwargs)
+    return await run_in_threadpool(service, res, *args, **kwargs)
 
 
 def actor(token_info: dict[str, Any]) -> Actor:

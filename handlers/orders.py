@@ -29,11 +29,11 @@ def delete(body: dict[str, Any], token_info: dict[str, Any]) -> web.Reply:
     return web.ok()
 
 
-def list_assigned(
+async def list_assigned(
     token_info: dict[str, Any], status: str | None = None, page: int = 1, page_size: int = 20
 ) -> web.Reply:
-    found = orders.list_assigned(
-        web.resources(), web.actor(token_info), status=status, page=Page(page, page_size)
+    found = await web.read(
+        orders.list_assigned, web.actor(token_info), status=status, page=Page(page, page_size)
     )
     return web.ok(found)
 

@@ -43,19 +43,19 @@ def delete(
     return web.ok()
 
 
-def check(
+async def check(
     token_info: dict[str, Any], user_id: int, page: int = 1, page_size: int = 20
 ) -> web.Reply:
-    found = posts.list_own(
-        web.resources(), web.actor(token_info), user_id=user_id, page=Page(page, page_size)
+    found = await web.read(
+        posts.list_own, web.actor(token_info), user_id=user_id, page=Page(page, page_size)
     )
     return web.ok(found)
 
 
-def acquire(
+async def acquire(
     token_info: dict[str, Any], tag_id: int, page: int = 1, page_size: int = 20
 ) -> web.Reply:
-    found = posts.list_open(
-        web.resources(), web.actor(token_info), tag_id=tag_id, page=Page(page, page_size)
+    found = await web.read(
+        posts.list_open, web.actor(token_info), tag_id=tag_id, page=Page(page, page_size)
     )
     return web.ok(found)

@@ -6,5 +6,5 @@ from consulting import web
 from services import tags
 
 
-def list_all() -> web.Reply:
-    return web.ok(tags.list_all(web.resources()))
+async def list_all() -> web.Reply:
+    return web.ok(await web.read(tags.list_all))

@@ -21,3 +21,8 @@ class Page:
     @property
     def offset(self) -> int:
         return (self.number - 1) * self.size
+
+    @property
+    def bounds(self) -> dict[str, int]:
+        """The page as bound parameters of a prepared statement (``offset``, ``limit``)."""
+        return {"offset": self.offset, "limit": self.size}

@@ -68,8 +68,11 @@ def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    """The test settings; ``@pytest.mark.settings(name=value, ...)`` overrides some."""
+    marker = request.node.get_closest_marker("settings")
     return Settings(
+        **(marker.kwargs if marker else {}),
         database_url=database_url,
         sms_provider="fixed",
         sms_fixed_code="123456",
