@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import Integer, Select, String, bindparam, cast, func, literal_column, or_
 from sqlmodel import Session, col, delete, select
 
+from consulting.db import driver_time
 from consulting.errors import ApiError, ErrorCode
 from consulting.resources import Resources
 from models import Post, PostStatus, PostTag, Tag
@@ -83,8 +84,7 @@ def remove(res: Resources, actor: Actor, post_id: int) -> None:
 def list_own(res: Resources, actor: Actor, *, user_id: int, page: Page) -> list[dict[str, Any]]:
     """The buyer's own live posts, newest first (1.2.4)."""
     owner = actor.require_self(Role.BUYER, user_id)
-    with res.db.rows() as connection:
-        rows = connection.execute(_OWN_PAGE, {"owner": owner, **page.bounds}).all()
+    rows = res.db.fetch(_OWN_PAGE, {"owner": owner, **page.bounds})
     # Rows unpacked as tuples: a page is twenty of them, and named access costs more.
     return [
         {
@@ -92,8 +92,8 @@ def list_own(res: Resources, actor: Actor, *, user_id: int, page: Page) -> list[
             "tag_id": _tag_list(tag_ids),
             "title": title,
             "summary": content,
-            "create_time": shanghai(created_at),
-            "update_time": shanghai(updated_at),
+            "create_time": shanghai(driver_time(created_at)),
+            "update_time": shanghai(driver_time(updated_at)),
             "price": fen_to_yuan(price_fen),
             "status": status,
             "consultant_id": consultant_id,
@@ -115,11 +115,12 @@ def list_own(res: Resources, actor: Actor, *, user_id: int, page: Page) -> list[
 def list_open(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> list[dict[str, Any]]:
     """Posts a consultant may take under one tag, newest first (1.2.5): open or paid, live."""
     actor.require(Role.CONSULTANT)
-    with res.db.rows() as connection:
-        rows = connection.execute(_OPEN_PAGE, {"tag_id": tag_id, **page.bounds}).all()
-        # An empty page is the only case where the tag itself may not exist: look only then.
-        if not rows and connection.execute(select(Tag.id).where(Tag.id == tag_id)).first() is None:
-            raise ApiError(ErrorCode.TAG_NOT_FOUND)
+    rows = res.db.fetch(_OPEN_PAGE, {"tag_id": tag_id, **page.bounds})
+    # An empty page is the only case where the tag itself may not exist: look only then.
+    if not rows:
+        with res.db.rows() as connection:
+            if connection.execute(select(Tag.id).where(Tag.id == tag_id)).first() is None:
+                raise ApiError(ErrorCode.TAG_NOT_FOUND)
     return [
         {
             "post_id": post_id,
@@ -127,7 +128,7 @@ def list_open(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> list[
             "tag_id": _tag_list(tag_ids),
             "title": title,
             "summary": content,
-            "create_time": shanghai(created_at),
+            "create_time": shanghai(driver_time(created_at)),
             "price": fen_to_yuan(price_fen),
             "status": status,
         }

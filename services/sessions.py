@@ -18,6 +18,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
+from consulting.db import driver_time
 from consulting.resources import Resources
 from models import AuthSession
 from models._common import utcnow
@@ -67,14 +68,17 @@ def resolve(res: Resources, token: str) -> Actor | None:
     if not token or len(token) > 256:
         return None
     hashed = digest(token)
-    with res.db.rows() as connection:
-        row = connection.execute(_BY_DIGEST, {"digest": hashed}).first()
-    if row is None or not hmac.compare_digest(row.token_hash, hashed):
+    found = res.db.fetch(_BY_DIGEST, {"digest": hashed})
+    if not found:
         return None
-    if row.revoked_at is not None or row.expires_at <= utcnow():
+    session_id, token_hash, role, account_id, expires_at, revoked_at = found[0]
+    if not hmac.compare_digest(token_hash, hashed) or revoked_at is not None:
         return None
-    actor = Actor(role=Role(row.role), account_id=row.account_id, session_id=row.id)
-    res.session_cache.put(hashed, actor, row.expires_at)
+    expires = driver_time(expires_at)
+    if expires <= utcnow():
+        return None
+    actor = Actor(role=Role(role), account_id=account_id, session_id=session_id)
+    res.session_cache.put(hashed, actor, expires)
     return actor
 
 
