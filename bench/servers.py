@@ -80,7 +80,8 @@ class Fleet:
         for server in list(self.running):
             self.stop(server)
 
-    def start(
+    @contextmanager
+    def serving(
         self,
         name: str,
         argv: list[str],
@@ -90,8 +91,9 @@ class Fleet:
         headers: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
         wait: float = 60.0,
-    ) -> Server:
-        """Run ``argv`` (told to listen on ``port``) until ``GET ready_path`` gets any answer."""
+    ) -> Iterator[Server]:
+        """Run ``argv`` (told to listen on ``port``) until ``GET ready_path`` gets any answer;
+        stopped when the block ends: one server measured at a time."""
         log = self.workdir / f"{name}.log"
         with log.open("wb") as sink:
             process = subprocess.Popen(  # noqa: S603 - our own servers, fixed arguments
@@ -107,26 +109,6 @@ class Fleet:
         self.running.append(server)
         try:
             _wait_until_ready(server, ready_path, headers or {}, wait)
-        except ServerFailed:
-            self.stop(server)
-            raise
-        return server
-
-    @contextmanager
-    def serving(
-        self,
-        name: str,
-        argv: list[str],
-        port: int,
-        ready_path: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        env: Mapping[str, str] | None = None,
-        wait: float = 60.0,
-    ) -> Iterator[Server]:
-        """Like :meth:`start`, and stopped when the block ends: one server measured at a time."""
-        server = self.start(name, argv, port, ready_path, headers=headers, env=env, wait=wait)
-        try:
             yield server
         finally:
             self.stop(server)
