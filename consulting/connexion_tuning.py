@@ -9,14 +9,16 @@ small GET. Both go through hooks Connexion offers: ``jsonifier`` and ``security_
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from connexion.jsonifier import Jsonifier
-from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
-from connexion.utils import inspect_function_arguments
+from connexion.security import (
+    AbstractSecurityHandler,
+    ApiKeySecurityHandler,
+    BearerSecurityHandler,
+)
 
 
 def _json_default(value: Any) -> Any:
@@ -33,18 +35,10 @@ class OrjsonJsonifier(Jsonifier):
         return orjson.dumps(data, default=_json_default).decode() + "\n"
 
 
-@functools.cache
-def _accepts(func: Callable[..., Any], keyword: str) -> bool:
-    arguments, has_kwargs = inspect_function_arguments(func)
-    return has_kwargs or keyword in arguments
-
-
 class _SignatureOnce:
     """Security handlers that inspect the hook's signature once, not on every request."""
 
-    @staticmethod
-    def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
-        return _accepts(func, keyword)
+    _accepts_kwarg = staticmethod(functools.cache(AbstractSecurityHandler._accepts_kwarg))
 
 
 class CookieSecurityHandler(_SignatureOnce, ApiKeySecurityHandler):
