@@ -77,9 +77,9 @@ class Sessions:
         """Register and log in one account per role, before fuzzing can exhaust a login limit."""
         for role in ROLES:
             account = new_account(role)
-            response = self._post(
+            response = self.call(
                 REGISTER.format(role=role),
-                {
+                form={
                     "username": account.username,
                     "password": account.password,
                     "password_again": account.password,
@@ -140,9 +140,9 @@ class Sessions:
 
     # -- the API ----------------------------------------------------------------------------
     def _login(self, account: Account) -> str | None:
-        response = self._post(
+        response = self.call(
             LOGIN.format(role=account.role),
-            {"username": account.username, "password": account.password},
+            form={"username": account.username, "password": account.password},
         )
         if response.status_code != 200:
             return None
@@ -155,11 +155,17 @@ class Sessions:
             account.id = content[0]
         return tokens[0] if tokens else None
 
-    def _post(self, label: str, form: Mapping[str, Any]) -> Response:
+    def call(
+        self, label: str, *, form: Mapping[str, Any] | None = None, role: str | None = None
+    ) -> Response:
+        """One request outside the fuzzing: ``form`` as the body, as ``role``'s main session."""
         operation = self._schema.find_operation_by_label(label)
         if operation is None:
             raise SetupError(f"the spec has no operation {label}")
-        return operation.Case(body=dict(form), media_type=FORM).call()
+        headers = {"Authorization": f"Bearer {self.token(role)}"} if role else None
+        if form is None:
+            return operation.Case(headers=headers).call()
+        return operation.Case(body=dict(form), media_type=FORM, headers=headers).call()
 
 
 class SessionAuth:

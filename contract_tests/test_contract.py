@@ -16,8 +16,10 @@ LABELS = [f"{method} {path}" for method, path, _ in operations()]
 SECURED = [f"{method} {path}" for method, path, op in operations() if op.get("x-role")]
 
 # Operations whose 2xx needs only a session and data the sequences create themselves (a post,
-# a tag): reaching them proves the fuzzer works behind a login, not only against its 401s.
-# Deeper states (an order to cancel) are reached too, but depend on longer sequences.
+# a tag) or that the run publishes before fuzzing (free and priced posts for accept and
+# pay/init, contract_tests/groundwork.py): reaching them proves the fuzzer works behind a login,
+# not only against its 401s. Deeper states (an order to cancel) are reached too, but depend on
+# longer sequences.
 REACHABLE_BEHIND_LOGIN = [
     "POST /api/user/post/publish",
     "POST /api/user/post/modify",

@@ -128,6 +128,9 @@ def test_contract_fails_a_wrong_server_and_names_each_violation(
     ):
         assert f"\n{label}: " in output, label
     assert "reproduce:\n    curl -X" in output
+    # its tag list is empty, so the posts that accept and pay/init need could not be published
+    assert "warning: The posts meant for accept and pay/init could not all be published" in output
+    assert "(GET /api/tag/list listed no tags)" in output
 
     suite = ET.parse(junit).getroot().find("testsuite")  # noqa: S314 (our own file)
     assert suite is not None
@@ -166,6 +169,7 @@ def test_contract_passes_consulting_serve_and_writes_junit(served: str, tmp_path
 
     assert result.returncode == 0, output
     assert "OK: the server honours the contract" in output
+    assert "warning:" not in output
 
     root = ET.parse(junit).getroot()  # noqa: S314 (our own file)
     suite = root if root.tag == "testsuite" else root.find("testsuite")
