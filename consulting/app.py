@@ -16,7 +16,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
 from consulting import SPEC_PATH
-from consulting.connexion_tuning import SECURITY_MAP, OrjsonJsonifier
+from consulting.connexion_tuning import SECURITY_MAP, App, OrjsonJsonifier
 from consulting.logs import configure_logging
 from consulting.middleware import AccessLogMiddleware, BodyLimitMiddleware, ScopeStateMiddleware
 from consulting.resources import Resources
@@ -64,7 +64,7 @@ SWAGGER_UI = SwaggerUIOptions(swagger_ui_path="/ui")
 
 
 def new_app(lifespan: Any = None) -> AsyncApp:
-    return AsyncApp(
+    return App(
         __name__,
         specification_dir=str(SPEC_PATH.parent),
         lifespan=lifespan,

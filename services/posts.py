@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from sqlalchemy import Integer, Select, String, bindparam, cast, func, literal_column, or_
 from sqlmodel import Session, col, delete, select
 
-from consulting.db import driver_time
 from consulting.errors import ApiError, ErrorCode
 from consulting.resources import Resources
 from models import Post, PostStatus, PostTag, Tag
@@ -18,7 +17,7 @@ from services.actors import Actor, Role
 from services.locking import for_update
 from services.money import fen_to_yuan, yuan_to_fen
 from services.paging import Page
-from services.timefmt import shanghai
+from services.timefmt import stored_shanghai
 
 EDITABLE = (PostStatus.OPEN, PostStatus.PAID)
 POSTS = Post.__table__  # type: ignore[attr-defined]
@@ -92,8 +91,8 @@ def list_own(res: Resources, actor: Actor, *, user_id: int, page: Page) -> list[
             "tag_id": _tag_list(tag_ids),
             "title": title,
             "summary": content,
-            "create_time": shanghai(driver_time(created_at)),
-            "update_time": shanghai(driver_time(updated_at)),
+            "create_time": stored_shanghai(created_at),
+            "update_time": stored_shanghai(updated_at),
             "price": fen_to_yuan(price_fen),
             "status": status,
             "consultant_id": consultant_id,
@@ -128,7 +127,7 @@ def list_open(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> list[
             "tag_id": _tag_list(tag_ids),
             "title": title,
             "summary": content,
-            "create_time": shanghai(driver_time(created_at)),
+            "create_time": stored_shanghai(created_at),
             "price": fen_to_yuan(price_fen),
             "status": status,
         }

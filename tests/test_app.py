@@ -6,6 +6,9 @@ from typing import Any
 import anyio
 import pytest
 from anyio import to_thread
+from connexion.decorators import parameter
+from sqlalchemy import column, select, table
+from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
 from consulting import validation
@@ -68,3 +71,37 @@ def test_validators_are_built_once_per_schema_not_per_request(api: Api) -> None:
             token=buyer.token,
         )
     assert (len(validation._form_validator), len(validation._parameter_validator)) == built
+
+
+def test_handlers_are_decorated_once_not_per_request(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connexion inspects a handler's signature when it decorates it: with ``App`` that is on
+    an operation's first request only, and the arguments still follow each request."""
+    inspected: list[str] = []
+    inspect = parameter.inspect_function_arguments
+
+    def counting(function: Any) -> Any:
+        inspected.append(function.__name__)
+        return inspect(function)
+
+    monkeypatch.setattr(parameter, "inspect_function_arguments", counting)
+    buyer = api.buyer()
+    for page_size in (1, 2, 3):
+        form = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
+        api.ok("POST", "/api/user/post/publish", form, token=buyer.token)
+        params = {"user_id": buyer.id, "page_size": page_size}
+        listed = api.ok("GET", "/api/user/post/check", params=params, token=buyer.token)
+        assert len(listed) == page_size
+    assert inspected.count("publish") == 1
+    assert inspected.count("check") == 1
+
+
+def test_a_database_error_in_a_hot_read_is_sqlalchemys_whichever_the_path(
+    res: Resources,
+) -> None:
+    """On SQLite ``fetch`` calls the driver itself; its errors must still reach the envelope
+    handlers as SQLAlchemy's (consulting/responses.py), as on a server database."""
+    missing = select(column("id")).select_from(table("no_such_table"))
+    with pytest.raises(DBAPIError):
+        res.db.fetch(missing, {})
