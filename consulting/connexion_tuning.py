@@ -19,6 +19,7 @@ from connexion import AsyncApp
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.decorators.parameter import AsyncParameterDecorator
 from connexion.jsonifier import Jsonifier
 from connexion.operations import AbstractOperation
 from connexion.security import (
@@ -26,6 +27,8 @@ from connexion.security import (
     ApiKeySecurityHandler,
     BearerSecurityHandler,
 )
+
+from consulting.validation import RESOLVED_QUERY
 
 
 def _json_default(value: Any) -> Any:
@@ -66,8 +69,13 @@ class _DecorateOnce(StarletteDecorator):
     decorator (which inspects the handler's signature) and a new response decorator, every
     time, although both depend only on the handler. Here they are built once; what depends on
     the request (the request object, the operation in Connexion's context) is still read per
-    call, exactly as Connexion reads it.
+    call, exactly as Connexion reads it. Two more repeats go: the query string is taken as
+    request validation already parsed it, and parameter names are made argument names once.
     """
+
+    @property
+    def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
+        return _CachedNamesParameterDecorator
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         decorated = self.decorate(function)
@@ -77,9 +85,24 @@ class _DecorateOnce(StarletteDecorator):
             request = self.framework.get_request(
                 uri_parser=self.uri_parser, scope=scope, receive=receive
             )
+            # The query string as request validation parsed it (consulting.validation):
+            # the same parser over the same parameters, so the same result.
+            resolved = scope.get("extensions", {}).get(RESOLVED_QUERY)
+            if resolved is not None:
+                request._query_params = resolved
             return await decorated(request)
 
         return wrapper
+
+
+class _CachedNamesParameterDecorator(AsyncParameterDecorator):
+    """Connexion's parameter decorator, turning each parameter name into an argument name
+    once (three regular expressions per parameter per request otherwise)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        sanitize: Callable[[str], str] = getattr(self, "sanitize_fn")  # noqa: B009 (untyped)
+        self.sanitize_fn = functools.lru_cache(maxsize=256)(sanitize)
 
 
 class _Operation(AsyncOperation):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consulting.errors import BodyTooLarge, ErrorCode
@@ -59,15 +59,16 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            record: dict[str, Any] = {
-                "event": "request",
-                "request_id": rid,
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            }
-            log.info(json.dumps(record, ensure_ascii=False))
+            if log.isEnabledFor(logging.INFO):
+                record: dict[str, Any] = {
+                    "event": "request",
+                    "request_id": rid,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+                log.info(orjson.dumps(record).decode())
             request_id.reset(token)
 
 

@@ -20,6 +20,7 @@ from urllib.parse import unquote_to_bytes
 
 from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
+from connexion.lifecycle import ConnexionRequest
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -76,8 +77,21 @@ _form_validator = _Compiled(
 )
 
 
+# Where the validated query string is left for the handler's decorator (connexion_tuning).
+RESOLVED_QUERY = "consulting_resolved_query"
+
+
 class CompiledParameterValidator(ParameterValidator):
-    """Connexion's parameter validation, with each parameter's validator built once."""
+    """Connexion's parameter validation, with each parameter's validator built once.
+
+    The query string it parsed and validated is left on the scope: Connexion would otherwise
+    parse it a second time, the same way, to pass it to the handler.
+    """
+
+    def validate(self, scope: Scope) -> None:
+        request = ConnexionRequest(scope, uri_parser=self.uri_parser)
+        self.validate_request(request)
+        scope.setdefault("extensions", {})[RESOLVED_QUERY] = request.query_params
 
     @staticmethod
     def validate_parameter(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connexion import request
+from connexion.context import scope
 
 from consulting import web
 from consulting.errors import ApiError, ErrorCode
@@ -13,7 +13,7 @@ SCENARIOS_KEY = "consulting_scenarios"
 
 
 def _store() -> ScenarioStore:
-    store: ScenarioStore = request.scope["state"][SCENARIOS_KEY]
+    store: ScenarioStore = scope["state"][SCENARIOS_KEY]
     return store
 
 

@@ -7,6 +7,7 @@ import anyio
 import pytest
 from anyio import to_thread
 from connexion.decorators import parameter
+from connexion.uri_parsing import OpenAPIURIParser
 from sqlalchemy import column, select, table
 from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
@@ -105,3 +106,28 @@ def test_a_database_error_in_a_hot_read_is_sqlalchemys_whichever_the_path(
     missing = select(column("id")).select_from(table("no_such_table"))
     with pytest.raises(DBAPIError):
         res.db.fetch(missing, {})
+
+
+def test_the_query_string_is_parsed_once_per_request(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation parses it and the handler gets that result (Connexion would parse it
+    again); what reaches the handler still follows each request."""
+    parsed: list[dict[str, Any]] = []
+    resolve = OpenAPIURIParser.resolve_query
+
+    def counting(self: OpenAPIURIParser, params: dict[str, Any]) -> Any:
+        parsed.append(params)
+        return resolve(self, params)
+
+    monkeypatch.setattr(OpenAPIURIParser, "resolve_query", counting)
+    buyer = api.buyer()
+    form = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
+    for _ in range(3):
+        api.ok("POST", "/api/user/post/publish", form, token=buyer.token)
+    parsed.clear()
+    for page_size in (1, 3):
+        params = {"user_id": buyer.id, "page_size": page_size}
+        listed = api.ok("GET", "/api/user/post/check", params=params, token=buyer.token)
+        assert len(listed) == page_size
+    assert len(parsed) == 2
