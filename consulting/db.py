@@ -92,6 +92,13 @@ class Database:
             yield session
 
     @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One unit of work as Core statements, for a hot write that needs no ORM objects:
+        committed when the block ends, rolled back if it raises (as :meth:`transaction`)."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A unit of work that only reads (on SQLite it does not take the write lock)."""
         with self._read_sessions() as session, session.begin():

@@ -35,17 +35,31 @@ def publish(
     content: str,
     price: str,
 ) -> int:
-    """Create an open post under ``tag_ids`` (1.2.1); returns its id."""
+    """Create an open post under ``tag_ids`` (1.2.1); returns its id.
+
+    Core statements in a Core transaction, not ORM objects: the one write clients repeat at
+    volume, and the session's unit of work was two thirds of its cost. The tags are filed with
+    one INSERT ... SELECT from ``tags``, which also proves they exist: fewer rows than tags
+    means an unknown one, and the transaction (post included) is rolled back.
+    """
     owner = actor.require_self(Role.BUYER, user_id)
     price_fen = yuan_to_fen(price)
-    with res.db.transaction() as session:
-        tags = _existing_tags(session, tag_ids)
-        post = Post(user_id=owner, title=title, content=content, price_fen=price_fen)
-        session.add(post)
-        session.flush()
-        assert post.id is not None
-        session.add_all(PostTag(post_id=post.id, tag_id=tag) for tag in tags)
-        return post.id
+    wanted = sorted(set(tag_ids))
+    now = utcnow()
+    with res.db.connection() as connection:
+        row = {"user_id": owner, "title": title, "content": content, "price_fen": price_fen}
+        moments = {"created_at": now, "updated_at": now}
+        inserted = connection.execute(_NEW_POST, {**row, "status": PostStatus.OPEN, **moments})
+        key = inserted.inserted_primary_key
+        assert key is not None
+        post_id: int = key[0]
+        filed = connection.execute(_FILE_UNDER_TAGS, {"post_id": post_id, "ids": wanted})
+        if filed.rowcount != len(wanted):
+            known = set(connection.execute(_KNOWN_TAGS, {"ids": wanted}).scalars())
+            raise ApiError(
+                ErrorCode.TAG_NOT_FOUND, f"tag_id {[t for t in wanted if t not in known]}"
+            )
+        return post_id
 
 
 def modify(
@@ -145,6 +159,23 @@ def lock_post(
     if post.deleted_at is not None and not include_deleted:
         raise ApiError(ErrorCode.POST_NOT_FOUND)
     return post
+
+
+_TAGS = Tag.__table__  # type: ignore[attr-defined]
+_NEW_POST = sa.insert(Post.__table__)  # type: ignore[attr-defined]
+_KNOWN_TAGS = sa.select(_TAGS.c.id).where(_TAGS.c.id.in_(bindparam("ids", expanding=True)))
+# The post's tags, copied from ``tags``: the row count says how many of them exist (kept for
+# an INSERT only on request: preserve_rowcount).
+_FILE_UNDER_TAGS = (
+    sa.insert(PostTag.__table__)  # type: ignore[attr-defined]
+    .from_select(
+        ["post_id", "tag_id"],
+        sa.select(bindparam("post_id", type_=Integer), _TAGS.c.id).where(
+            _TAGS.c.id.in_(bindparam("ids", expanding=True))
+        ),
+    )
+    .execution_options(preserve_rowcount=True)
+)
 
 
 def _existing_tags(session: Session, tag_ids: Sequence[int]) -> list[int]:

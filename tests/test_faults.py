@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
@@ -61,17 +62,19 @@ def test_database_down_is_503_and_the_service_recovers_by_itself(
 
 
 def test_a_failure_inside_a_unit_of_work_commits_nothing(
-    api: Api, res: Resources, monkeypatch: pytest.MonkeyPatch
+    api: Api, res: Resources, request: pytest.FixtureRequest
 ) -> None:
-    import services.posts
-
     buyer = api.buyer()
 
-    def connection_lost(*_args: object, **_kwargs: object) -> None:
-        raise OperationalError("INSERT INTO post_tags", {}, Exception("connection lost"))
+    def connection_lost(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.startswith("INSERT INTO post_tags"):
+            raise OperationalError(statement, {}, Exception("connection lost"))
 
-    # The post row is flushed first; the failure comes after it, in the same transaction.
-    monkeypatch.setattr(services.posts, "PostTag", connection_lost)
+    # The post row is inserted first; the failure comes after it, in the same transaction.
+    event.listen(res.db.engine, "before_cursor_execute", connection_lost)
+    request.addfinalizer(
+        lambda: event.remove(res.db.engine, "before_cursor_execute", connection_lost)
+    )
     data = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
     body = api.call("POST", "/api/user/post/publish", data, token=buyer.token, status=503)
     assert body["code"] == 50300

@@ -31,6 +31,8 @@ def test_publish_refusals(api: Api) -> None:
     assert publish(401, token=None) == 40100
     assert publish(403, user_id=other.id) == 40300
     assert publish(404, tag_id=[999]) == 40403
+    assert publish(404, tag_id=[1, 999, 2]) == 40403
+    assert "999" in api.last_response.json()["msg"]
     for bad in (
         {"price": "-1"},
         {"price": "1.001"},
@@ -44,6 +46,10 @@ def test_publish_refusals(api: Api) -> None:
         assert publish(400, **bad) == 40000, bad
     consultant = api.consultant()
     assert publish(403, token=consultant.token, user_id=consultant.id) == 40301
+    # every refusal left nothing behind: not even the post row inserted before the tags
+    assert (
+        api.ok("GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token) == []
+    )
 
 
 def test_modify_replaces_fields_and_tags_only_for_the_owner(api: Api) -> None:
