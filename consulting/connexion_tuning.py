@@ -28,7 +28,7 @@ from connexion.security import (
     BearerSecurityHandler,
 )
 
-from consulting.validation import RESOLVED_QUERY
+from consulting.validation import RESOLVED_FORM, RESOLVED_QUERY
 
 
 def _json_default(value: Any) -> Any:
@@ -69,8 +69,9 @@ class _DecorateOnce(StarletteDecorator):
     decorator (which inspects the handler's signature) and a new response decorator, every
     time, although both depend only on the handler. Here they are built once; what depends on
     the request (the request object, the operation in Connexion's context) is still read per
-    call, exactly as Connexion reads it. Two more repeats go: the query string is taken as
-    request validation already parsed it, and parameter names are made argument names once.
+    call, exactly as Connexion reads it. Two more repeats go: the query string and the form are
+    taken as request validation already parsed them, and parameter names are made argument
+    names once.
     """
 
     @property
@@ -85,11 +86,16 @@ class _DecorateOnce(StarletteDecorator):
             request = self.framework.get_request(
                 uri_parser=self.uri_parser, scope=scope, receive=receive
             )
-            # The query string as request validation parsed it (consulting.validation):
-            # the same parser over the same parameters, so the same result.
-            resolved = scope.get("extensions", {}).get(RESOLVED_QUERY)
-            if resolved is not None:
-                request._query_params = resolved
+            # The query string and form as request validation parsed them
+            # (consulting.validation): the same parser over the same definitions, so the same
+            # result. No operation takes files (request bodies are urlencoded forms only:
+            # tests/test_spec.py), so none are looked for, not even in an empty GET body.
+            parsed = scope.get("extensions", {})
+            if (query := parsed.get(RESOLVED_QUERY)) is not None:
+                request._query_params = query
+            if (form := parsed.get(RESOLVED_FORM)) is not None:
+                request._form = form
+            request._files = {}
             return await decorated(request)
 
         return wrapper

@@ -77,8 +77,10 @@ _form_validator = _Compiled(
 )
 
 
-# Where the validated query string is left for the handler's decorator (connexion_tuning).
+# Where the validated query string and form are left for the handler's decorator
+# (connexion_tuning): Connexion would otherwise parse each a second time, the same way.
 RESOLVED_QUERY = "consulting_resolved_query"
+RESOLVED_FORM = "consulting_resolved_form"
 
 
 class CompiledParameterValidator(ParameterValidator):
@@ -111,6 +113,9 @@ class CompiledParameterValidator(ParameterValidator):
 
 
 class StrictFormDataValidator(FormDataValidator):
+    """Form bodies: NUL-free UTF-8 text, ``$`` as the end of the string, the validator built
+    once per schema; the parsed form is left on the scope for the handler."""
+
     @property
     def _validator(self) -> Any:
         return _form_validator(self._schema)
@@ -122,7 +127,9 @@ class StrictFormDataValidator(FormDataValidator):
         async def replay() -> AsyncGenerator[bytes, None]:
             yield body
 
-        return await super()._parse(replay(), scope)
+        parsed = await super()._parse(replay(), scope)
+        scope.setdefault("extensions", {})[RESOLVED_FORM] = parsed
+        return parsed
 
 
 def check_form_text(body: bytes) -> None:

@@ -108,26 +108,36 @@ def test_a_database_error_in_a_hot_read_is_sqlalchemys_whichever_the_path(
         res.db.fetch(missing, {})
 
 
-def test_the_query_string_is_parsed_once_per_request(
+def test_the_query_string_and_the_form_are_parsed_once_per_request(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Validation parses it and the handler gets that result (Connexion would parse it
+    """Validation parses them and the handler gets that result (Connexion would parse both
     again); what reaches the handler still follows each request."""
-    parsed: list[dict[str, Any]] = []
-    resolve = OpenAPIURIParser.resolve_query
+    parsed: list[str] = []
+    resolve_query, resolve_form = OpenAPIURIParser.resolve_query, OpenAPIURIParser.resolve_form
 
-    def counting(self: OpenAPIURIParser, params: dict[str, Any]) -> Any:
-        parsed.append(params)
-        return resolve(self, params)
+    def counting_query(self: OpenAPIURIParser, params: dict[str, Any]) -> Any:
+        parsed.append("query")
+        return resolve_query(self, params)
 
-    monkeypatch.setattr(OpenAPIURIParser, "resolve_query", counting)
+    def counting_form(self: OpenAPIURIParser, form: dict[str, Any]) -> Any:
+        parsed.append("form")
+        return resolve_form(self, form)
+
+    monkeypatch.setattr(OpenAPIURIParser, "resolve_query", counting_query)
+    monkeypatch.setattr(OpenAPIURIParser, "resolve_form", counting_form)
     buyer = api.buyer()
-    form = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
-    for _ in range(3):
-        api.ok("POST", "/api/user/post/publish", form, token=buyer.token)
     parsed.clear()
-    for page_size in (1, 3):
+    for title, tags in (("first", [1, 2]), ("second", [3])):
+        form = {"user_id": buyer.id, "tag_id": tags, "title": title, "content": "c", "price": "1"}
+        api.ok("POST", "/api/user/post/publish", form, token=buyer.token)
+    assert parsed.count("form") == 2
+    parsed.clear()
+    for page_size in (1, 2):
         params = {"user_id": buyer.id, "page_size": page_size}
         listed = api.ok("GET", "/api/user/post/check", params=params, token=buyer.token)
         assert len(listed) == page_size
-    assert len(parsed) == 2
+    assert parsed == ["query", "query"]
+    [newest, oldest] = listed
+    assert (newest["title"], newest["tag_id"]) == ("second", [3])
+    assert (oldest["title"], oldest["tag_id"]) == ("first", [1, 2])
