@@ -11,6 +11,7 @@ on error, then prints the table and the issue's targets and writes the same to -
 Names for --only, in the order they run:
   app-build            import, build and first request of the app in a fresh process
   starlette-baseline   a plain Starlette app answering acquire's envelope (the ceiling)
+  connexion-baseline   the same answer through Connexion's AsyncApp, as it comes (its floor)
   prism                Stoplight Prism 5.16 mocking acquire from the spec (needs npx)
   acquire check login publish   consulting serve, SQLite, 1 worker
   mock-acquire         consulting mock (demo scenario)
@@ -59,6 +60,7 @@ from consulting.scenarios import DEMO_PASSWORD
 NAMES = (
     "app-build",
     "starlette-baseline",
+    "connexion-baseline",
     "prism",
     "acquire",
     "check",
@@ -219,21 +221,16 @@ def app_build(run: Run) -> dict[str, Any] | None:
 
 
 def baseline(run: Run) -> None:
-    if not run.wants("starlette-baseline"):
-        return
-    body = run.workdir / "envelope.json"
-    body.write_text(json.dumps(fixture(run).acquire_envelope, ensure_ascii=False), "utf-8")
-    port = free_port()
-    with run.fleet.serving(
-        "starlette-baseline", baseline_argv(port, body), port, ACQUIRE
-    ) as server:
-        run.measure(
-            "starlette-baseline",
-            "starlette-baseline",
-            "acquire",
-            server,
-            acquire_request(ANY_TOKEN),
-        )
+    """The two ceilings (bench/baseline_app.py): plain Starlette, and Connexion's own floor."""
+    for name, through_connexion in (("starlette-baseline", False), ("connexion-baseline", True)):
+        if not run.wants(name):
+            continue
+        body = run.workdir / "envelope.json"
+        body.write_text(json.dumps(fixture(run).acquire_envelope, ensure_ascii=False), "utf-8")
+        port = free_port()
+        argv = baseline_argv(port, body, connexion=through_connexion)
+        with run.fleet.serving(name, argv, port, f"{ACQUIRE}?tag_id=1") as server:
+            run.measure(name, name, "acquire", server, acquire_request(ANY_TOKEN))
 
 
 def prism(run: Run) -> None:

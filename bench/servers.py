@@ -181,8 +181,9 @@ def mock_argv(port: int, static: bool = False) -> list[str]:
     )
 
 
-def baseline_argv(port: int, body: Path) -> list[str]:
-    return [sys.executable, "-m", "bench.baseline_app", "--port", str(port), "--body", str(body)]
+def baseline_argv(port: int, body: Path, connexion: bool = False) -> list[str]:
+    argv = [sys.executable, "-m", "bench.baseline_app", "--port", str(port), "--body", str(body)]
+    return argv + (["--connexion"] if connexion else [])
 
 
 def prism_argv(npx: str, port: int) -> list[str]:

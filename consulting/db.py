@@ -84,19 +84,38 @@ class Database:
         self._readers = threading.local()
         self._all_readers: list[Connection] = []
         self._readers_lock = threading.Lock()
+        self._writer = threading.RLock() if self.engine.dialect.name == "sqlite" else None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back if it raises."""
-        with self._sessions() as session, session.begin():
+        with self._turn_to_write(), self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
         """One unit of work as Core statements, for a hot write that needs no ORM objects:
         committed when the block ends, rolled back if it raises (as :meth:`transaction`)."""
-        with self.engine.begin() as connection:
+        with self._turn_to_write(), self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def _turn_to_write(self) -> Iterator[None]:
+        """On SQLite, this process's writers take turns here, before BEGIN IMMEDIATE.
+
+        SQLite admits one writer; the others sleep in its busy handler and retry, up to 100 ms
+        apart, so a writer can lose many rounds in a row to ones that came later: with 32
+        clients publishing, the p99 was 8-9 times the p50. Waiting on a lock in the process
+        instead, a writer is woken as soon as the one before it commits. Other processes (a
+        second worker, the CLI) still meet SQLite's own lock and busy timeout. Reentrant, so
+        that a nested unit of work fails as it always did (SQLite's busy timeout) instead of
+        hanging here. Server databases lock rows, not the database: nothing to do.
+        """
+        if self._writer is None:
+            yield
+            return
+        with self._writer:
+            yield
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -4,6 +4,8 @@ SQLite's write lock held by someone else. Each answers the envelope, never a 500
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +19,7 @@ from consulting.app import create_app
 from consulting.resources import Resources
 from consulting.settings import Settings
 from models import Post
+from services import tags
 from tests.api import Api
 from tests.conftest import EXTERNAL_URL
 from tests.tcpproxy import CuttableProxy
@@ -103,3 +106,33 @@ def test_sqlite_busy_is_503_not_500(settings: Settings) -> None:
             holder.close()
         api.publish(buyer)
     res.db.dispose()
+
+
+@pytest.mark.skipif(bool(EXTERNAL_URL), reason="SQLite's own write lock")
+def test_sqlite_writers_of_one_process_take_turns_instead_of_timing_out(
+    settings: Settings,
+) -> None:
+    """Writers in one process queue on a lock of ours, not in SQLite's busy handler (which
+    sleeps and retries, and would give up after the busy timeout): a writer that waits far
+    longer than that timeout still gets its turn, as soon as the one before it commits."""
+    res = Resources.from_settings(settings.model_copy(update={"sqlite_busy_timeout_ms": 50}))
+    holding, waited = threading.Event(), []
+
+    def slow_writer() -> None:
+        with res.db.connection() as connection:  # BEGIN IMMEDIATE: the write lock is ours
+            connection.exec_driver_sql("SELECT 1")
+            holding.set()
+            time.sleep(0.4)
+
+    first = threading.Thread(target=slow_writer)
+    first.start()
+    try:
+        assert holding.wait(5)
+        started = time.monotonic()
+        tag_id = tags.add(res, "queued", "排队", "Queued")  # its own unit of work
+        waited.append(time.monotonic() - started)
+    finally:
+        first.join()
+        res.db.dispose()
+    assert tag_id > 0
+    assert waited[0] > 0.2  # it really waited for the first writer, ten busy timeouts long
