@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from starlette.testclient import TestClient
+
+from bench.baseline_app import ACQUIRE_PATH, build_connexion
 from bench.driver import Load, Request, lua_string, parse_wrk, percentile_ms, raw_request
 from bench.report import Row, targets
 from consulting import PROJECT_ROOT
@@ -103,3 +106,13 @@ def test_targets_judge_against_the_same_run() -> None:
     verdicts = [t.verdict for t in targets(rows, 32)]
     # acquire: 30% of Starlette, below Prism; publish: p99 12x p50; pg 1.6x; mock not measured
     assert verdicts == ["PASS", "MISS", "MISS", "PASS", "n/a", "PASS"]
+
+
+def test_the_connexion_baseline_answers_the_envelope_after_validating_tag_id() -> None:
+    envelope = {"code": 0, "msg": "", "content": [{"post_id": 1}]}
+    with TestClient(build_connexion(envelope)) as client:
+        answered = client.get(ACQUIRE_PATH, params={"tag_id": 1})
+        assert answered.status_code == 200
+        assert answered.json() == envelope
+        # Connexion's own request validation is part of the floor it measures
+        assert client.get(ACQUIRE_PATH, params={"tag_id": "one"}).status_code == 400
