@@ -17,8 +17,10 @@ from functools import cached_property
 from typing import Any
 
 from jsonschema import Draft4Validator
+from jsonschema.exceptions import best_match
 
 ENVELOPE_KEYS = frozenset({"code", "msg", "content"})
+FORM = "application/x-www-form-urlencoded"
 _SUCCESS_KEYS = ("200", "201", "202", "204", "2XX", "2xx", "default")
 
 
@@ -31,16 +33,48 @@ class ErrorCode:
 
 @dataclass(frozen=True)
 class OperationRules:
-    """The contract's extensions for one operation."""
+    """The contract's extensions for one operation, and its request schemas as JSON Schema."""
 
     label: str
     role: str | None
     codes: frozenset[int]
     item_schema: dict[str, Any] | None
+    body_schema: dict[str, Any] | None = None
+    query_schemas: dict[str, tuple[dict[str, Any], bool]] = field(default_factory=dict)
 
     @cached_property
     def item_validator(self) -> Draft4Validator | None:
         return Draft4Validator(self.item_schema) if self.item_schema is not None else None
+
+    @cached_property
+    def _request_validators(self) -> tuple[Any, dict[str, tuple[Any, bool]]]:
+        def validator(schema: dict[str, Any]) -> Draft4Validator:
+            return Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+        body = validator(self.body_schema) if self.body_schema is not None else None
+        query = {
+            name: (validator(schema), required)
+            for name, (schema, required) in self.query_schemas.items()
+        }
+        return body, query
+
+    def request_problem(self, body: Any, query: Mapping[str, Any] | None) -> str | None:
+        """Why a request with this form ``body`` and ``query`` breaks the spec, or None."""
+        body_validator, query_validators = self._request_validators
+        if body_validator is not None and body is not None:
+            error = best_match(body_validator.iter_errors(body))
+            if error is not None:
+                return f"body: {error.message}"
+        query = query or {}
+        for name, (query_validator, required) in query_validators.items():
+            if name not in query:
+                if required:
+                    return f"query: {name} is missing"
+                continue
+            error = best_match(query_validator.iter_errors(query[name]))
+            if error is not None:
+                return f"query {name}: {error.message}"
+        return None
 
 
 @dataclass
@@ -72,8 +106,30 @@ class Contract:
                 role=operation.get("x-role"),
                 codes=self.common_codes | own,
                 item_schema=self._item_schema(operation),
+                body_schema=self._body_schema(operation),
+                query_schemas=self._query_schemas(operation),
             )
         return self._rules[key]
+
+    def _body_schema(self, operation: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The form body's schema (the contract's request bodies are urlencoded forms)."""
+        body = self._resolve(operation.get("requestBody", {}))
+        media = body.get("content", {}).get(FORM)
+        if media is None or "schema" not in media:
+            return None
+        schema: dict[str, Any] = to_json_schema(self._inline(media["schema"]))
+        return schema
+
+    def _query_schemas(
+        self, operation: Mapping[str, Any]
+    ) -> dict[str, tuple[dict[str, Any], bool]]:
+        found = {}
+        for parameter in operation.get("parameters", []):
+            parameter = self._resolve(parameter)
+            if parameter.get("in") == "query":
+                schema = to_json_schema(self._inline(parameter.get("schema", {})))
+                found[parameter["name"]] = (schema, bool(parameter.get("required")))
+        return found
 
     def _item_schema(self, operation: Mapping[str, Any]) -> dict[str, Any] | None:
         """The schema of ``content``'s items in the success response, as plain JSON Schema."""

@@ -80,3 +80,36 @@ def test_a_report_survives_the_trip_between_processes() -> None:
     assert copy.operations["GET /api/tag/list"] == operation
     assert copy.errors == report.errors
     assert not copy.ok
+
+
+MODIFY = {"post_id": 42, "user_id": 17, "tag_id": [3], "title": "t", "content": "c"}
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (MODIFY, None),
+        # what Schemathesis's fuzzing phase once sent as "positive" (seed 20170625)
+        ({**MODIFY, "post_id": 2605093149}, "is greater than the maximum of 2147483647"),
+        ({**MODIFY, "tag_id": [3, 123623620429539868672]}, "is greater than the maximum"),
+        ({**MODIFY, "title": ""}, "should be non-empty"),
+        ({key: value for key, value in MODIFY.items() if key != "title"}, "'title' is a required"),
+    ],
+)
+def test_a_request_is_checked_against_the_spec_before_valid_data_may_be_refused(
+    body: dict[str, Any], problem: str | None
+) -> None:
+    rules = contract_of(load_spec()).rules("POST", "/api/user/post/modify")
+    found = rules.request_problem(body, {})
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found, found
+
+
+def test_query_parameters_are_checked_too() -> None:
+    rules = contract_of(load_spec()).rules("GET", "/api/user/post/acquire")
+    assert rules.request_problem(None, {"tag_id": 3, "page": 2}) is None
+    assert rules.request_problem(None, {"page": 2}) == "query: tag_id is missing"
+    problem = rules.request_problem(None, {"tag_id": 0})
+    assert problem is not None and problem.startswith("query tag_id:")

@@ -22,6 +22,7 @@ from services.timefmt import stored_shanghai
 EDITABLE = (PostStatus.OPEN, PostStatus.PAID)
 POSTS = Post.__table__  # type: ignore[attr-defined]
 POST_TAGS = PostTag.__table__  # type: ignore[attr-defined]
+TAGS = Tag.__table__  # type: ignore[attr-defined]
 LISTED_OPEN = (PostStatus.OPEN.value, PostStatus.PAID.value)
 
 
@@ -161,17 +162,16 @@ def lock_post(
     return post
 
 
-_TAGS = Tag.__table__  # type: ignore[attr-defined]
-_NEW_POST = sa.insert(Post.__table__)  # type: ignore[attr-defined]
-_KNOWN_TAGS = sa.select(_TAGS.c.id).where(_TAGS.c.id.in_(bindparam("ids", expanding=True)))
+_NEW_POST = sa.insert(POSTS)
+_KNOWN_TAGS = sa.select(TAGS.c.id).where(TAGS.c.id.in_(bindparam("ids", expanding=True)))
 # The post's tags, copied from ``tags``: the row count says how many of them exist (kept for
 # an INSERT only on request: preserve_rowcount).
 _FILE_UNDER_TAGS = (
-    sa.insert(PostTag.__table__)  # type: ignore[attr-defined]
+    sa.insert(POST_TAGS)
     .from_select(
         ["post_id", "tag_id"],
-        sa.select(bindparam("post_id", type_=Integer), _TAGS.c.id).where(
-            _TAGS.c.id.in_(bindparam("ids", expanding=True))
+        sa.select(bindparam("post_id", type_=Integer), TAGS.c.id).where(
+            TAGS.c.id.in_(bindparam("ids", expanding=True))
         ),
     )
     .execution_options(preserve_rowcount=True)

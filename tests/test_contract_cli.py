@@ -119,6 +119,8 @@ def test_contract_fails_a_wrong_server_and_names_each_violation(
     assert "Undeclared error code 40077 (HTTP 400)" in output
     # an envelope without content
     assert "missing `content`" in output
+    # valid requests refused (it answers 400 to everything it does not know)
+    assert "[valid_data_accepted] Schema-valid request rejected" in output
     # each named under its operation, with a curl reproducer
     for label in (
         "POST /api/sms/send",
