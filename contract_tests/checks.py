@@ -19,6 +19,7 @@ from typing import Any
 import schemathesis
 from jsonschema.exceptions import best_match
 from schemathesis import Case, CheckContext, Response
+from schemathesis.core import NotSet
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from contract_tests.contract import ENVELOPE_KEYS, OperationRules, contract_of
@@ -167,7 +168,8 @@ def valid_data_accepted(ctx: CheckContext, response: Response, case: Case) -> bo
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
         return None
-    if _rules(case).request_problem(case.body, case.query) is not None:
+    body = None if isinstance(case.body, NotSet) else case.body
+    if _rules(case).request_problem(body, case.query) is not None:
         return None
     return positive_data_acceptance(ctx, response, case)
 

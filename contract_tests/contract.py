@@ -40,6 +40,7 @@ class OperationRules:
     codes: frozenset[int]
     item_schema: dict[str, Any] | None
     body_schema: dict[str, Any] | None = None
+    body_required: bool = False
     query_schemas: dict[str, tuple[dict[str, Any], bool]] = field(default_factory=dict)
 
     @cached_property
@@ -59,8 +60,11 @@ class OperationRules:
         return body, query
 
     def request_problem(self, body: Any, query: Mapping[str, Any] | None) -> str | None:
-        """Why a request with this form ``body`` and ``query`` breaks the spec, or None."""
+        """Why a request with this form ``body`` (None: no body) and ``query`` breaks the
+        spec, or None."""
         body_validator, query_validators = self._request_validators
+        if body is None and self.body_required:
+            return "body: missing"
         if body_validator is not None and body is not None:
             error = best_match(body_validator.iter_errors(body))
             if error is not None:
@@ -107,6 +111,7 @@ class Contract:
                 codes=self.common_codes | own,
                 item_schema=self._item_schema(operation),
                 body_schema=self._body_schema(operation),
+                body_required=bool(self._resolve(operation.get("requestBody", {})).get("required")),
                 query_schemas=self._query_schemas(operation),
             )
         return self._rules[key]

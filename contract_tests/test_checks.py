@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.core import NotSet
 
-from consulting.spec import load_spec
+from consulting import SPEC_PATH
+from consulting.spec import load_spec, operations
 from contract_tests.checks import NOT_JSON, envelope_problems
 from contract_tests.contract import contract_of, to_json_schema
 from contract_tests.report import Report, Violation
@@ -113,3 +117,35 @@ def test_query_parameters_are_checked_too() -> None:
     assert rules.request_problem(None, {"page": 2}) == "query: tag_id is missing"
     problem = rules.request_problem(None, {"tag_id": 0})
     assert problem is not None and problem.startswith("query tag_id:")
+
+
+def test_an_optional_body_may_be_absent_and_a_required_one_may_not() -> None:
+    contract = contract_of(load_spec())
+    assert contract.rules("DELETE", "/api/user/post/delete").request_problem(None, {}) is None
+    modify = contract.rules("POST", "/api/user/post/modify")
+    assert modify.request_problem(None, {}) == "body: missing"
+
+
+@pytest.mark.parametrize("label", [f"{method} {path}" for method, path, _ in operations()])
+def test_what_schemathesis_generates_as_valid_the_check_also_finds_valid(label: str) -> None:
+    """``valid_data_accepted`` skips a "positive" case only when it breaks the spec; if our
+    reading of the spec disagreed with Schemathesis's on well-formed requests, the check would
+    quietly judge nothing. Positive cases as Schemathesis's own strategy draws them all pass."""
+    schema = schemathesis.openapi.from_path(SPEC_PATH)
+    operation = schema.find_operation_by_label(label)
+    assert operation is not None
+    rules = contract_of(schema.raw_schema).rules(operation.method, operation.path)
+    problems: list[str] = []
+
+    @given(operation.as_strategy())
+    @settings(
+        max_examples=25, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+    def drawn(case: Any) -> None:
+        body = None if isinstance(case.body, NotSet) else case.body
+        problem = rules.request_problem(body, case.query)
+        if problem is not None:
+            problems.append(problem)
+
+    drawn()
+    assert problems == []
