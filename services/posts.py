@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Integer, Select, String, bindparam, cast, func, literal_column, or_
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, delete, select
 
 from consulting.errors import ApiError, ErrorCode
@@ -56,10 +57,8 @@ def publish(
         post_id: int = key[0]
         filed = connection.execute(_FILE_UNDER_TAGS, {"post_id": post_id, "ids": wanted})
         if filed.rowcount != len(wanted):
-            known = set(connection.execute(_KNOWN_TAGS, {"ids": wanted}).scalars())
-            raise ApiError(
-                ErrorCode.TAG_NOT_FOUND, f"tag_id {[t for t in wanted if t not in known]}"
-            )
+            _existing_tags(connection, wanted)  # 40403, naming the unknown tags
+            raise RuntimeError(f"{filed.rowcount} of {len(wanted)} known tags were filed")
         return post_id
 
 
@@ -79,7 +78,7 @@ def modify(
         post = lock_post(session, post_id, owner)
         if post.status not in EDITABLE:
             raise ApiError(ErrorCode.INVALID_STATE, f"post is {post.status}")
-        tags = _existing_tags(session, tag_ids)
+        tags = _existing_tags(session.connection(), tag_ids)
         post.title, post.content, post.updated_at = title, content, utcnow()
         session.exec(delete(PostTag).where(col(PostTag.post_id) == post_id))
         session.add_all(PostTag(post_id=post_id, tag_id=tag) for tag in tags)
@@ -178,9 +177,10 @@ _FILE_UNDER_TAGS = (
 )
 
 
-def _existing_tags(session: Session, tag_ids: Sequence[int]) -> list[int]:
+def _existing_tags(connection: Connection, tag_ids: Sequence[int]) -> list[int]:
+    """The distinct ``tag_ids``, sorted; 40403 naming those that do not exist."""
     wanted = sorted(set(tag_ids))
-    found = set(session.exec(select(Tag.id).where(col(Tag.id).in_(wanted))).all())
+    found = set(connection.execute(_KNOWN_TAGS, {"ids": wanted}).scalars())
     missing = [t for t in wanted if t not in found]
     if missing:
         raise ApiError(ErrorCode.TAG_NOT_FOUND, f"tag_id {missing}")
