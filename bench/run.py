@@ -222,11 +222,16 @@ def app_build(run: Run) -> dict[str, Any] | None:
 
 def baseline(run: Run) -> None:
     """The two ceilings (bench/baseline_app.py): plain Starlette, and Connexion's own floor."""
-    for name, through_connexion in (("starlette-baseline", False), ("connexion-baseline", True)):
-        if not run.wants(name):
-            continue
-        body = run.workdir / "envelope.json"
-        body.write_text(json.dumps(fixture(run).acquire_envelope, ensure_ascii=False), "utf-8")
+    wanted = [
+        (name, through_connexion)
+        for name, through_connexion in (("starlette-baseline", False), ("connexion-baseline", True))
+        if run.wants(name)
+    ]
+    if not wanted:
+        return
+    body = run.workdir / "envelope.json"
+    body.write_text(json.dumps(fixture(run).acquire_envelope, ensure_ascii=False), "utf-8")
+    for name, through_connexion in wanted:
         port = free_port()
         argv = baseline_argv(port, body, connexion=through_connexion)
         with run.fleet.serving(name, argv, port, f"{ACQUIRE}?tag_id=1") as server:
