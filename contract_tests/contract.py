@@ -105,25 +105,25 @@ class Contract:
         if key not in self._rules:
             operation = self.document["paths"][path][method.lower()]
             own = {int(code) for code in operation.get("x-error-codes", [])}
+            body_schema, body_required = self._body(operation)
             self._rules[key] = OperationRules(
                 label=f"{method.upper()} {path}",
                 role=operation.get("x-role"),
                 codes=self.common_codes | own,
                 item_schema=self._item_schema(operation),
-                body_schema=self._body_schema(operation),
-                body_required=bool(self._resolve(operation.get("requestBody", {})).get("required")),
+                body_schema=body_schema,
+                body_required=body_required,
                 query_schemas=self._query_schemas(operation),
             )
         return self._rules[key]
 
-    def _body_schema(self, operation: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The form body's schema (the contract's request bodies are urlencoded forms)."""
+    def _body(self, operation: Mapping[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+        """The form body's schema (the contract's request bodies are urlencoded forms), and
+        whether the body is required."""
         body = self._resolve(operation.get("requestBody", {}))
-        media = body.get("content", {}).get(FORM)
-        if media is None or "schema" not in media:
-            return None
-        schema: dict[str, Any] = to_json_schema(self._inline(media["schema"]))
-        return schema
+        media = body.get("content", {}).get(FORM, {})
+        schema = to_json_schema(self._inline(media["schema"])) if "schema" in media else None
+        return schema, bool(body.get("required"))
 
     def _query_schemas(
         self, operation: Mapping[str, Any]
