@@ -1,14 +1,16 @@
 """Connexion, with some of the work it repeats on every request done once or done faster.
 
 Connexion 3.3 rebuilds per request what only depends on the operation (validators, see
-consulting/validation.py; the security hook's signature and the handler's decorators, here)
-and encodes JSON with the standard library. Profiled on acquire, these were about half of
-Connexion's share of a small GET. Most go through hooks Connexion offers (``jsonifier``,
-``security_map``, ``validator_map``); the handler's decorators need :class:`App`.
+consulting/validation.py; the security hook's signature and the handler's call, here) and
+encodes JSON with the standard library. Profiled on acquire, these were most of Connexion's
+share of a small GET. Most go through hooks Connexion offers (``jsonifier``, ``security_map``,
+``validator_map``); the handler's call needs :class:`App`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import functools
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,9 +19,16 @@ from typing import Any
 import orjson
 from connexion import AsyncApp
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
-from connexion.context import receive, scope
-from connexion.decorators import StarletteDecorator
-from connexion.decorators.parameter import AsyncParameterDecorator
+from connexion.context import _scope
+from connexion.decorators.parameter import (
+    CONTEXT_NAME,
+    _get_val_from_param,
+    pythonic,
+    sanitized,
+    unwrap_decorators,
+)
+from connexion.decorators.response import AsyncResponseDecorator
+from connexion.frameworks.starlette import Starlette as StarletteFramework
 from connexion.jsonifier import Jsonifier
 from connexion.operations import AbstractOperation
 from connexion.security import (
@@ -27,8 +36,14 @@ from connexion.security import (
     ApiKeySecurityHandler,
     BearerSecurityHandler,
 )
+from connexion.utils import inspect_function_arguments
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from consulting.validation import RESOLVED_FORM, RESOLVED_QUERY
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 
 
 def _json_default(value: Any) -> Any:
@@ -62,74 +77,199 @@ class TokenSecurityHandler(_SignatureOnce, BearerSecurityHandler):
 SECURITY_MAP = {"apiKey": CookieSecurityHandler, "bearer": TokenSecurityHandler}
 
 
-class _DecorateOnce(StarletteDecorator):
-    """Connexion's decorator, wrapping the handler once instead of on every request.
+class _Call:
+    """One operation's handler, called as Connexion 3.3's decorators call it, but with what
+    they work out on every request worked out once, when the app is built.
 
-    ``StarletteDecorator.__call__`` runs ``decorate`` inside each request: a new parameter
-    decorator (which inspects the handler's signature) and a new response decorator, every
-    time, although both depend only on the handler. Here they are built once; what depends on
-    the request (the request object, the operation in Connexion's context) is still read per
-    call, exactly as Connexion reads it. Two more repeats go: the query string and the form are
-    taken as request validation already parsed them, and parameter names are made argument
-    names once.
+    Per request, Connexion's ``StarletteDecorator`` makes a request object and a URI parser,
+    decorates the handler anew (inspecting its signature), parses the query string and the
+    form a second time, looks up each parameter's definition and default, and infers the
+    response's content type. Here the handler's arguments, each parameter's definition and
+    default, the body's schema and the content type are looked up once; per request only the
+    values are read: the query string and the form as request validation parsed them
+    (consulting.validation), the path parameters as routing matched them, the security
+    context. Values are typed by Connexion's own function, as Connexion types them.
+
+    The contract takes parameters in the query string and the path and bodies as urlencoded
+    forms only (tests/test_spec.py); an operation asking for more is refused when the app is
+    built, not served wrongly.
     """
 
-    @property
-    def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
-        return _CachedNamesParameterDecorator
+    def __init__(
+        self,
+        operation: AbstractOperation,
+        function: Callable[..., Any],
+        jsonifier: Jsonifier,
+        pythonic_params: bool,
+    ) -> None:
+        sanitize = pythonic if pythonic_params else sanitized
+        self._check_supported(operation)
+        arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
+        wanted = set(arguments)
 
-    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
-        decorated = self.decorate(function)
+        def takes(name: str) -> bool:
+            return has_kwargs or name in wanted
 
-        @functools.wraps(function)
-        async def wrapper(*_args: Any, **_kwargs: Any) -> Any:
-            request = self.framework.get_request(
-                uri_parser=self.uri_parser, scope=scope, receive=receive
+        self._function = function
+        self._sanitize = sanitize
+        self._uri_parser = operation.uri_parser_class(
+            operation.parameters, operation.body_definition()
+        )
+        self._is_async = asyncio.iscoroutinefunction(function)
+        self._path = {
+            param["name"]: param for param in operation.parameters if param["in"] == "path"
+        }
+        query = [param for param in operation.parameters if param["in"] == "query"]
+        # name -> (argument name, definition), for the parameters the handler takes
+        self._query = {
+            param["name"]: (sanitize(param["name"]), param)
+            for param in query
+            if takes(sanitize(param["name"]))
+        }
+        self._query_defaults = {
+            param["name"]: param["schema"]["default"]
+            for param in query
+            if param["name"] in self._query and "default" in param.get("schema", {})
+        }
+        self._mutable_defaults = any(
+            isinstance(value, dict | list) for value in self._query_defaults.values()
+        )
+        self._body_name: str | None = None
+        if operation.is_request_body_defined and (arguments or has_kwargs):
+            name = sanitize(operation.body_name(FORM))
+            if takes(name):
+                self._body_name = name
+                schema = operation.body_schema(FORM)
+                self._body_default = schema.get("default", {})
+                self._body_props = {
+                    key: {"schema": value} for key, value in schema.get("properties", {}).items()
+                }
+                self._body_additional = schema.get("additionalProperties", True)
+        self._context = [key for key in ("user", "token_info") if takes(key)]
+        self._context_arg = CONTEXT_NAME in wanted
+        self._json_only = set(operation.produces) == {"application/json"}
+        self._jsonifier = jsonifier
+        self._responses = AsyncResponseDecorator(framework=StarletteFramework, jsonifier=jsonifier)
+
+    def _defaults(self) -> dict[str, Any]:
+        defaults = self._query_defaults
+        return copy.deepcopy(defaults) if self._mutable_defaults else defaults
+
+    @staticmethod
+    def _check_supported(operation: AbstractOperation) -> None:
+        where = {param["in"] for param in operation.parameters} - {"query", "path"}
+        consumes = set(operation.consumes) - {FORM}
+        unsupported = [
+            *(f"{place} parameters" for place in sorted(where)),
+            *(f"{kind} bodies" for kind in sorted(consumes)),
+            *(
+                f"object parameter {param['name']}"
+                for param in operation.parameters
+                if param.get("schema", {}).get("type") == "object"
+            ),
+        ]
+        if unsupported:
+            raise ValueError(
+                f"{operation.operation_id}: consulting.connexion_tuning serves query and path "
+                f"parameters and urlencoded forms only, not {', '.join(unsupported)}"
             )
-            # The query string and form as request validation parsed them
-            # (consulting.validation): the same parser over the same definitions, so the same
-            # result. No operation takes files (request bodies are urlencoded forms only:
-            # tests/test_spec.py), so none are looked for, not even in an empty GET body.
-            parsed = scope.get("extensions", {})
-            if (query := parsed.get(RESOLVED_QUERY)) is not None:
-                request._query_params = query
-            if (form := parsed.get(RESOLVED_FORM)) is not None:
-                request._form = form
-            request._files = {}
-            return await decorated(request)
 
-        return wrapper
+    async def __call__(self) -> Any:
+        found = _scope.get()
+        extensions = found.get("extensions", {})
+        kwargs: dict[str, Any] = {}
+        if path_params := found.get("path_params"):
+            for name, value in self._uri_parser.resolve_path(path_params).items():
+                definition = self._path.get(name)
+                typed = value if definition is None else _get_val_from_param(value, definition)
+                kwargs[self._sanitize(name)] = typed
+        if self._query:
+            given = extensions.get(RESOLVED_QUERY, {})
+            values = {**self._defaults(), **given} if self._query_defaults else given
+            for name, value in values.items():
+                if (known := self._query.get(name)) is not None:
+                    kwargs[known[0]] = _get_val_from_param(value, known[1])
+        if self._body_name is not None:
+            kwargs[self._body_name] = self._body(extensions.get(RESOLVED_FORM))
+        if self._context or self._context_arg:
+            context = extensions.get("connexion_context", {})
+            for key in self._context:
+                if key in context:
+                    kwargs[key] = context[key]
+            if self._context_arg:
+                kwargs[CONTEXT_NAME] = context
+        if self._is_async:
+            result = await self._function(**kwargs)
+        else:
+            result = await run_in_threadpool(self._function, **kwargs)
+        return self._response(result)
 
+    def _body(self, form: dict[str, Any] | None) -> dict[str, Any]:
+        """The form, typed, over the schema's default (Connexion's ``_get_body_argument_form``).
 
-class _CachedNamesParameterDecorator(AsyncParameterDecorator):
-    """Connexion's parameter decorator, turning each parameter name into an argument name
-    once (three regular expressions per parameter per request otherwise)."""
+        Request validation parsed the form even when the client sent no Content-Type (it
+        takes the operation's only one, the form): the handler gets that form. Connexion would
+        hand it the raw bytes, and the handler would fail with a 500.
+        """
+        values = {**copy.deepcopy(self._body_default), **(form or {})}
+        if not (self._body_props or self._body_additional):
+            return {}
+        typed: dict[str, Any] = {}
+        for key, value in values.items():
+            if (definition := self._body_props.get(key)) is not None:
+                typed[key] = _get_val_from_param(value, definition)
+            elif isinstance(self._body_additional, dict):
+                typed[key] = _get_val_from_param(value, {"schema": self._body_additional})
+            elif self._body_additional:
+                typed[key] = value
+        return typed
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        sanitize: Callable[[str], str] = getattr(self, "sanitize_fn")  # noqa: B009 (untyped)
-        self.sanitize_fn = functools.lru_cache(maxsize=256)(sanitize)
+    def _response(self, result: Any) -> Response:
+        """The envelope as JSON, as Connexion's response decorator would make it, without
+        inferring the content type (the contract's responses are all JSON); anything else
+        goes through that decorator."""
+        if isinstance(result, Response):
+            return result
+        if self._json_only and isinstance(result, tuple) and len(result) == 3:
+            data, status, headers = result
+            if isinstance(data, dict | list) and not any(
+                key.lower() == "content-type" for key in headers
+            ):
+                return Response(
+                    self._jsonifier.dumps(data),
+                    status_code=status or 200,
+                    headers={**headers, "Content-Type": JSON},
+                    media_type=JSON,
+                )
+        return self._responses.build_framework_response(result)
 
 
 class _Operation(AsyncOperation):
-    """An operation whose decorated handler is made on first use and kept (Connexion's
-    ``fn`` property makes a new one per request)."""
+    """An operation whose handler is called through a :class:`_Call` made with the app."""
 
-    @functools.cached_property
+    def __init__(self, call: _Call, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._call = call
+
+    @property
     def fn(self) -> Callable[..., Any]:
-        decorator = _DecorateOnce(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
-        return decorator(self._fn)
+        return self._call
 
 
 class _Api(AsyncApi):
     def make_operation(self, operation: AbstractOperation) -> AsyncOperation:
-        return _Operation.from_operation(
-            operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
+        call = _Call(operation, operation.function, self.jsonifier, self.pythonic_params)
+        return _Operation(
+            call,
+            fn=operation.function,
+            jsonifier=self.jsonifier,
+            operation_id=operation.operation_id,
+            pythonic_params=self.pythonic_params,
         )
 
 
 class App(AsyncApp):
-    """Connexion's ``AsyncApp``, its operations decorated once (:class:`_DecorateOnce`).
+    """Connexion's ``AsyncApp``, its handlers called through a :class:`_Call` each.
 
     The routing app builds its APIs when the middleware stack is built (first request or
     lifespan start), from its ``api_cls``; setting it here, before then, is enough.

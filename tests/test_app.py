@@ -6,13 +6,14 @@ from typing import Any
 import anyio
 import pytest
 from anyio import to_thread
-from connexion.decorators import parameter
+from connexion.resolver import Resolver
 from connexion.uri_parsing import OpenAPIURIParser
 from sqlalchemy import column, select, table
 from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
-from consulting import validation
+from consulting import connexion_tuning, validation
+from consulting.app import create_app
 from consulting.db import Database
 from consulting.resources import Resources
 from consulting.settings import Settings
@@ -74,28 +75,30 @@ def test_validators_are_built_once_per_schema_not_per_request(api: Api) -> None:
     assert (len(validation._form_validator), len(validation._parameter_validator)) == built
 
 
-def test_handlers_are_decorated_once_not_per_request(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+def test_handlers_are_inspected_when_the_app_is_built_not_per_request(
+    res: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Connexion inspects a handler's signature when it decorates it: with ``App`` that is on
-    an operation's first request only, and the arguments still follow each request."""
+    """Connexion inspects a handler's signature on every request; ``App`` does it once per
+    operation while the app is built, and the arguments still follow each request."""
     inspected: list[str] = []
-    inspect = parameter.inspect_function_arguments
+    inspect = connexion_tuning.inspect_function_arguments
 
     def counting(function: Any) -> Any:
         inspected.append(function.__name__)
         return inspect(function)
 
-    monkeypatch.setattr(parameter, "inspect_function_arguments", counting)
-    buyer = api.buyer()
-    for page_size in (1, 2, 3):
-        form = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
-        api.ok("POST", "/api/user/post/publish", form, token=buyer.token)
-        params = {"user_id": buyer.id, "page_size": page_size}
-        listed = api.ok("GET", "/api/user/post/check", params=params, token=buyer.token)
-        assert len(listed) == page_size
-    assert inspected.count("publish") == 1
-    assert inspected.count("check") == 1
+    monkeypatch.setattr(connexion_tuning, "inspect_function_arguments", counting)
+    with TestClient(create_app(resources=res)) as client:
+        api = Api(client, res)
+        assert inspected.count("publish") == inspected.count("check") == 1
+        buyer = api.buyer()
+        for page_size in (1, 2, 3):
+            form = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
+            api.ok("POST", "/api/user/post/publish", form, token=buyer.token)
+            params = {"user_id": buyer.id, "page_size": page_size}
+            listed = api.ok("GET", "/api/user/post/check", params=params, token=buyer.token)
+            assert len(listed) == page_size
+    assert inspected.count("publish") == inspected.count("check") == 1
 
 
 def test_a_database_error_in_a_hot_read_is_sqlalchemys_whichever_the_path(
@@ -141,3 +144,38 @@ def test_the_query_string_and_the_form_are_parsed_once_per_request(
     [newest, oldest] = listed
     assert (newest["title"], newest["tag_id"]) == ("second", [3])
     assert (oldest["title"], oldest["tag_id"]) == ("first", [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("parameter", "refused"),
+    [
+        ({"name": "X-Trace", "in": "header", "schema": {"type": "string"}}, "header parameters"),
+        ({"name": "filter", "in": "query", "schema": {"type": "object"}}, "object parameter"),
+    ],
+)
+def test_an_operation_outside_what_app_serves_is_refused_when_the_app_is_built(
+    parameter: dict[str, Any], refused: str
+) -> None:
+    """``App`` hands handlers query and path parameters and forms only; an operation with
+    anything else must stop the start, not reach its handler without that value."""
+
+    async def answer(**_kwargs: Any) -> dict[str, Any]:
+        return {}
+
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/x": {
+                "get": {
+                    "operationId": "answer",
+                    "parameters": [parameter],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+    }
+    app = connexion_tuning.App(__name__)
+    app.add_api(spec, resolver=Resolver(function_resolver=lambda _operation_id: answer))
+    with pytest.raises(ValueError, match=refused), TestClient(app):
+        pass

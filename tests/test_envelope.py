@@ -31,6 +31,27 @@ def test_json_to_a_form_operation_is_415(client: TestClient) -> None:
     assert envelope_of(response)["code"] == 41500
 
 
+def test_a_form_sent_without_content_type_is_read_as_the_form(api: Api) -> None:
+    """With no Content-Type the body is taken as the operation's only media type, the form:
+    validated as one and given to the handler as one (Connexion gave the raw bytes: a 500)."""
+    buyer = api.buyer()
+    body = f"user_id={buyer.id}&tag_id=2&tag_id=3&title=%E5%92%A8%E8%AF%A2&content=c&price=12.30"
+    response = api.client.post(
+        "/api/user/post/publish", content=body, headers={"Authorization": f"Bearer {buyer.token}"}
+    )
+    assert response.status_code == 200, response.text
+    [post_id] = response.json()["content"]
+    [post] = api.ok("GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token)
+    assert (post["post_id"], post["tag_id"], post["title"], post["price"]) == (
+        post_id,
+        [2, 3],
+        "咨询",
+        "12.30",
+    )
+    refused = api.client.post("/api/sms/send", content="phone_number=12345")
+    assert envelope_of(refused)["code"] == 40000
+
+
 def test_body_over_the_limit_is_413_and_nothing_is_stored(
     client: TestClient, res: Resources
 ) -> None:
