@@ -179,3 +179,42 @@ def test_an_operation_outside_what_app_serves_is_refused_when_the_app_is_built(
     app.add_api(spec, resolver=Resolver(function_resolver=lambda _operation_id: answer))
     with pytest.raises(ValueError, match=refused), TestClient(app):
         pass
+
+
+def test_a_gets_parameter_validator_is_built_once_and_still_refuses(
+    res: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connexion builds a parameter validator per request; for an operation without a body
+    ``App`` builds it with the app. A form's operation still gets Connexion's own path."""
+    built: list[str] = []
+    init = validation.CompiledParameterValidator.__init__
+
+    def counting(self: Any, parameters: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(",".join(sorted(p["name"] for p in parameters)))
+        init(self, parameters, *args, **kwargs)
+
+    monkeypatch.setattr(validation.CompiledParameterValidator, "__init__", counting)
+    with TestClient(create_app(resources=res)) as client:
+        api = Api(client, res)
+        buyer = api.buyer()
+        check = "page,page_size,user_id"
+        at_start = built.count(check)
+        for page_size in (1, 2, 0):
+            params = {"user_id": buyer.id, "page_size": page_size}
+            if page_size:
+                api.ok("GET", "/api/user/post/check", params=params, token=buyer.token)
+            else:
+                api.fails(40000, "GET", "/api/user/post/check", params=params, token=buyer.token)
+        assert at_start == 1 and built.count(check) == 1
+        form = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
+        before = len(built)
+        api.ok("POST", "/api/user/post/publish", form, token=buyer.token)
+        assert len(built) == before + 1  # per request, as Connexion does
+
+
+def test_the_swagger_ui_still_answers_its_paths_and_only_those(client: TestClient) -> None:
+    redirect = client.get("/ui", follow_redirects=False)
+    assert redirect.status_code in (302, 307) and redirect.headers["location"].endswith("/ui/")
+    assert client.get("/ui/swagger-ui.css").status_code == 200
+    assert client.get("/openapi.json/").status_code in (200, 307)
+    assert client.get("/uinope").json()["code"] == 40400
