@@ -72,7 +72,8 @@ class Database:
         # An embedded SQLite read never waits on a network or, under WAL, on a lock: it is
         # pure CPU that holds the GIL in any thread, so it may run on the event loop itself
         # (consulting.web.read). A server database's reads wait on the network: threads.
-        self.reads_inline = self.engine.dialect.name == "sqlite"
+        self.dialect = self.engine.dialect.name
+        self.reads_inline = self.dialect == "sqlite"
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
         self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
         self._row_engine = self.engine.execution_options(**{READ_ONLY: True, SINGLE_READS: True})
@@ -98,6 +99,18 @@ class Database:
         committed when the block ends, rolled back if it raises (as :meth:`transaction`)."""
         with self._turn_to_write(), self.engine.begin() as connection:
             yield connection
+
+    def write_at_once(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
+        """A write that is one statement, committed by itself; the rows it returns.
+
+        Sent in autocommit: the statement is its own transaction, so no BEGIN and COMMIT
+        round trips surround it. Only for one statement whose effect is all or nothing.
+        """
+        sql, names = self._compiled(statement)
+        args = tuple(params[name] for name in names) if names is not None else dict(params)
+        with self._turn_to_write(), self.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            return connection.exec_driver_sql(sql, args).fetchall()
 
     @contextmanager
     def _turn_to_write(self) -> Iterator[None]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Integer, Select, String, bindparam, cast, func, literal_column, or_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, delete, select
 
@@ -48,8 +49,10 @@ def publish(
     price_fen = yuan_to_fen(price)
     wanted = sorted(set(tag_ids))
     now = utcnow()
+    row = {"user_id": owner, "title": title, "content": content, "price_fen": price_fen}
+    if res.db.dialect == "postgresql":
+        return _publish_at_once(res, {**row, "status": PostStatus.OPEN.value, "now": now}, wanted)
     with res.db.connection() as connection:
-        row = {"user_id": owner, "title": title, "content": content, "price_fen": price_fen}
         moments = {"created_at": now, "updated_at": now}
         inserted = connection.execute(_NEW_POST, {**row, "status": PostStatus.OPEN, **moments})
         key = inserted.inserted_primary_key
@@ -60,6 +63,23 @@ def publish(
             _existing_tags(connection, wanted)  # 40403, naming the unknown tags
             raise RuntimeError(f"{filed.rowcount} of {len(wanted)} known tags were filed")
         return post_id
+
+
+def _publish_at_once(res: Resources, row: dict[str, Any], wanted: list[int]) -> int:
+    """PostgreSQL: the post and its tags in one statement, committed by itself.
+
+    The same rows as the two INSERTs, but one round trip instead of four (BEGIN, two INSERTs,
+    COMMIT): the post is written only if every tag exists, so nothing is left to roll back.
+    Each round trip costs the worker thread a network wait and a turn at the GIL; on
+    PostgreSQL this was most of publish's time. SQLite and MariaDB have no INSERT in a WITH.
+    """
+    filed = res.db.write_at_once(_PUBLISH_AT_ONCE, {**row, "ids": wanted, "tag_count": len(wanted)})
+    if not filed:
+        with res.db.rows() as connection:
+            _existing_tags(connection, wanted)  # 40403, naming the unknown tags
+        raise RuntimeError(f"no post written although tags {wanted} exist")
+    post_id: int = filed[0][0]
+    return post_id
 
 
 def modify(
@@ -174,6 +194,37 @@ _FILE_UNDER_TAGS = (
         ),
     )
     .execution_options(preserve_rowcount=True)
+)
+
+
+_KNOWN = (
+    sa.select(TAGS.c.id).where(TAGS.c.id == sa.any_(bindparam("ids", type_=ARRAY(Integer))))
+).cte("known")
+_NEW_POST_IF_ALL_KNOWN = (
+    sa.insert(POSTS)
+    .from_select(
+        ["user_id", "title", "content", "price_fen", "status", "created_at", "updated_at"],
+        sa.select(
+            *(
+                bindparam(name, type_=POSTS.c[name].type)
+                for name in ("user_id", "title", "content", "price_fen", "status")
+            ),
+            bindparam("now", type_=POSTS.c.created_at.type),
+            bindparam("now", type_=POSTS.c.updated_at.type),
+        ).where(
+            sa.select(func.count()).select_from(_KNOWN).scalar_subquery()
+            == bindparam("tag_count", type_=Integer)
+        ),
+    )
+    .returning(POSTS.c.id)
+    .cte("new_post")
+)
+# PostgreSQL only (see _publish_at_once): one row per tag filed, none if a tag is unknown.
+_PUBLISH_AT_ONCE = (
+    sa.insert(POST_TAGS)
+    .from_select(["post_id", "tag_id"], sa.select(_NEW_POST_IF_ALL_KNOWN.c.id, _KNOWN.c.id))
+    .returning(POST_TAGS.c.post_id)
+    .add_cte(_KNOWN, _NEW_POST_IF_ALL_KNOWN)
 )
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, event, insert, select
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
@@ -104,3 +105,24 @@ def client(app: Any) -> Iterator[TestClient]:
 @pytest.fixture
 def api(client: TestClient, res: Resources) -> Api:
     return Api(client, res)
+
+
+@pytest.fixture
+def statements(res: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement sent: through the engine, and the hot reads (on SQLite ``fetch`` sends
+    them to the driver itself, where the engine's events do not see them)."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(statement)
+
+    fetch = res.db.fetch
+
+    def recorded_fetch(statement: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
+        seen.append(str(statement))
+        return fetch(statement, params)
+
+    monkeypatch.setattr(res.db, "fetch", recorded_fetch)
+    event.listen(res.db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(res.db.engine, "before_cursor_execute", record)

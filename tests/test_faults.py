@@ -12,13 +12,11 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlmodel import select
 from starlette.testclient import TestClient
 
 from consulting.app import create_app
 from consulting.resources import Resources
 from consulting.settings import Settings
-from models import Post
 from services import tags
 from tests.api import Api
 from tests.conftest import EXTERNAL_URL
@@ -68,21 +66,25 @@ def test_a_failure_inside_a_unit_of_work_commits_nothing(
     api: Api, res: Resources, request: pytest.FixtureRequest
 ) -> None:
     buyer = api.buyer()
+    post_id = api.publish(buyer, tags=[1], title="before")
 
     def connection_lost(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
         if statement.startswith("INSERT INTO post_tags"):
             raise OperationalError(statement, {}, Exception("connection lost"))
 
-    # The post row is inserted first; the failure comes after it, in the same transaction.
+    # modify updates the post and deletes its tags first; the failure comes after both, in
+    # the same transaction.
     event.listen(res.db.engine, "before_cursor_execute", connection_lost)
     request.addfinalizer(
         lambda: event.remove(res.db.engine, "before_cursor_execute", connection_lost)
     )
-    data = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}
-    body = api.call("POST", "/api/user/post/publish", data, token=buyer.token, status=503)
+    data = {"post_id": post_id, "user_id": buyer.id, "tag_id": [2], "title": "after"}
+    body = api.call(
+        "POST", "/api/user/post/modify", {**data, "content": "c"}, token=buyer.token, status=503
+    )
     assert body["code"] == 50300
-    with res.db.reading() as session:
-        assert session.exec(select(Post)).all() == []
+    [post] = api.ok("GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token)
+    assert (post["title"], post["tag_id"]) == ("before", [1])
 
 
 @pytest.mark.skipif(bool(EXTERNAL_URL), reason="SQLite's own write lock")

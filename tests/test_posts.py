@@ -19,6 +19,24 @@ def test_publish_validates_and_stores_the_price_in_fen(api: Api, res: Resources)
     assert listed["price"] == "0.10" and listed["tag_id"] == [1, 3]
 
 
+def test_publish_writes_in_as_few_statements_as_the_database_allows(
+    api: Api, res: Resources, statements: list[str]
+) -> None:
+    """PostgreSQL: the post and its tags in one statement, with no BEGIN or COMMIT around it
+    (services.posts._publish_at_once); elsewhere two INSERTs in one transaction."""
+    buyer = api.buyer()
+    statements.clear()
+    post_id = api.publish(buyer, tags=[2, 1])
+    writes = [s.split()[0] for s in statements if not s.startswith("SELECT")]  # not the session
+    if res.db.dialect == "postgresql":
+        assert writes == ["WITH"]
+    else:
+        inserts = [s.split()[2] for s in statements if s.startswith("INSERT")]
+        assert inserts == ["posts", "post_tags"]
+    [post] = api.ok("GET", "/api/user/post/check", params={"user_id": buyer.id}, token=buyer.token)
+    assert (post["post_id"], post["tag_id"]) == (post_id, [1, 2])
+
+
 def test_publish_refusals(api: Api) -> None:
     buyer, other = api.buyer(), api.buyer()
     base = {"user_id": buyer.id, "tag_id": [1], "title": "t", "content": "c", "price": "1"}

@@ -8,13 +8,9 @@ exactly as without the cache.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.sql import Executable
 from sqlmodel import update
 
 from consulting.resources import Resources
@@ -28,27 +24,6 @@ from tests.api import Api
 
 def check(api: Api, token: str, user_id: int, status: int = 200) -> None:
     api.call("GET", "/api/user/post/check", params={"user_id": user_id}, token=token, status=status)
-
-
-@pytest.fixture
-def statements(res: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement sent: through the engine, and the hot reads (on SQLite ``fetch`` sends
-    them to the driver itself, where the engine's events do not see them)."""
-    seen: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        seen.append(statement)
-
-    fetch = res.db.fetch
-
-    def recorded_fetch(statement: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
-        seen.append(str(statement))
-        return fetch(statement, params)
-
-    monkeypatch.setattr(res.db, "fetch", recorded_fetch)
-    event.listen(res.db.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(res.db.engine, "before_cursor_execute", record)
 
 
 def revoke_behind_the_workers_back(res: Resources) -> None:
