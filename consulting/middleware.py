@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consulting.errors import BodyTooLarge, ErrorCode
-from consulting.logs import request_id
+from consulting.logs import new_request_id, request_id
 from consulting.responses import send_envelope
 
 log = logging.getLogger("consulting.access")
@@ -44,7 +43,7 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = _incoming_id(scope) or uuid.uuid4().hex
+        rid = _incoming_id(scope) or new_request_id()
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
