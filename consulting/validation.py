@@ -72,6 +72,31 @@ class _Compiled:
 _parameter_validator = _Compiled(
     lambda schema: Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 )
+# A scalar's verdict against a schema never changes, and the same few values come again and
+# again (tag_id=1, page=1): each schema remembers the last verdicts (bounded, oldest dropped).
+_VERDICTS_PER_SCHEMA = 256
+_verdicts: dict[int, dict[tuple[type, Any], str | None]] = {}
+
+
+def _parameter_error(schema: Any, value: Any) -> str | None:
+    """Why ``value`` breaks ``schema``, or None; remembered for str, int and bool values."""
+    key = (type(value), value)
+    remembered = _verdicts.get(id(schema)) if type(value) in (str, int, bool) else None
+    if remembered is not None and key in remembered:
+        return remembered[key]
+    try:
+        _parameter_validator(schema).validate(value)
+        verdict = None
+    except ValidationError as exception:
+        verdict = str(exception)
+    if type(value) in (str, int, bool):
+        remembered = _verdicts.setdefault(id(schema), {})
+        if len(remembered) >= _VERDICTS_PER_SCHEMA:
+            remembered.pop(next(iter(remembered)), None)
+        remembered[key] = verdict
+    return verdict
+
+
 _form_validator = _Compiled(
     lambda schema: StrictRequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 )
@@ -105,11 +130,7 @@ class CompiledParameterValidator(ParameterValidator):
             if param.get("required"):
                 return f"Missing {parameter_type} parameter '{param['name']}'"
             return None
-        try:
-            _parameter_validator(param.get("schema", param)).validate(value)
-        except ValidationError as exception:
-            return str(exception)
-        return None
+        return _parameter_error(param.get("schema", param), value)
 
 
 class StrictFormDataValidator(FormDataValidator):

@@ -218,3 +218,18 @@ def test_the_swagger_ui_still_answers_its_paths_and_only_those(client: TestClien
     assert client.get("/ui/swagger-ui.css").status_code == 200
     assert client.get("/openapi.json/").status_code in (200, 307)
     assert client.get("/uinope").json()["code"] == 40400
+
+
+def test_remembered_parameter_verdicts_are_the_validators_own() -> None:
+    """Verdicts on scalar parameters are remembered per schema; they must stay what the
+    validator says, value by value and type by type (True is not the integer 1)."""
+    param = {"name": "tag_id", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+    check = validation.CompiledParameterValidator.validate_parameter
+    for _ in range(2):  # the second round from memory
+        assert check("query", 1, param) is None
+        assert "is not of type 'integer'" in (check("query", True, param) or "")
+        assert "less than the minimum" in (check("query", 0, param) or "")
+        assert "is not of type 'integer'" in (check("query", "1", param) or "")
+    for n in range(1, 600):  # more values than a schema remembers: still right
+        assert check("query", n, param) is None
+    assert "less than the minimum" in (check("query", -1, param) or "")

@@ -93,3 +93,13 @@ def test_the_cache_is_bounded_and_forgets_by_session() -> None:
     cache.forget(3)
     assert cache.get("digest-3") is None
     assert cache.get("digest-2") is not None
+
+
+def test_an_entry_is_forgotten_when_its_session_expires_even_if_cached_longer() -> None:
+    cache = SessionCache(seconds=60, size=10)
+    actor = Actor(Role.BUYER, 1, session_id=1)
+    cache.put("soon", actor, utcnow() + timedelta(seconds=0.2))
+    cache.put("later", actor, utcnow() + timedelta(hours=1))
+    assert cache.get("soon") == cache.get("later") == actor
+    time.sleep(0.3)
+    assert cache.get("soon") is None and cache.get("later") == actor
