@@ -241,8 +241,10 @@ class _Call:
             return result
         if self._json_only and isinstance(result, tuple) and len(result) == 3:
             data, status, headers = result
-            if isinstance(data, dict | list) and not any(
-                key.lower() == "content-type" for key in headers
+            if (
+                isinstance(data, dict | list)
+                and isinstance(headers, dict)
+                and not any(key.lower() == "content-type" for key in headers)
             ):
                 return Response(
                     self._jsonifier.dumps(data),
