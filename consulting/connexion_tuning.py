@@ -49,9 +49,8 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from consulting.validation import RESOLVED_FORM, RESOLVED_QUERY
+from consulting.validation import FORM, RESOLVED_FORM, RESOLVED_QUERY
 
-FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 
@@ -121,9 +120,7 @@ class _Call:
 
         self._function = function
         self._sanitize = sanitize
-        self._uri_parser = operation.uri_parser_class(
-            operation.parameters, operation.body_definition()
-        )
+        self._uri_parser = _uri_parser(operation)
         self._is_async = asyncio.iscoroutinefunction(function)
         self._path = {
             param["name"]: param for param in operation.parameters if param["in"] == "path"
@@ -156,7 +153,7 @@ class _Call:
                 self._body_additional = schema.get("additionalProperties", True)
         self._context = [key for key in ("user", "token_info") if takes(key)]
         self._context_arg = CONTEXT_NAME in wanted
-        self._json_only = set(operation.produces) == {"application/json"}
+        self._json_only = set(operation.produces) == {JSON}
         self._jsonifier = jsonifier
         self._responses = AsyncResponseDecorator(framework=StarletteFramework, jsonifier=jsonifier)
 
@@ -255,6 +252,11 @@ class _Call:
         return self._responses.build_framework_response(result)
 
 
+def _uri_parser(operation: AbstractOperation) -> Any:
+    """The operation's URI parser, as Connexion builds one per request."""
+    return operation.uri_parser_class(operation.parameters, operation.body_definition())
+
+
 class _Operation(AsyncOperation):
     """An operation whose handler is called through a :class:`_Call` made with the app."""
 
@@ -293,12 +295,9 @@ class _ParametersOnlyValidation(RequestValidationOperation):
         super().__init__(next_app, operation=operation, **kwargs)
         self._parameters = None
         if not operation.request_body:
-            uri_parser = operation.uri_parser_class(
-                operation.parameters, operation.body_definition()
-            )
             self._parameters = self._validator_map["parameter"](
                 operation.parameters,
-                uri_parser=uri_parser,
+                uri_parser=_uri_parser(operation),
                 strict_validation=self.strict_validation,
                 security_query_params=self.security_query_params,
             )

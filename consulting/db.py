@@ -85,7 +85,7 @@ class Database:
         self._readers = threading.local()
         self._all_readers: list[Connection] = []
         self._readers_lock = threading.Lock()
-        self._writer = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        self._writer = threading.RLock() if self.dialect == "sqlite" else None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -106,8 +106,7 @@ class Database:
         Sent in autocommit: the statement is its own transaction, so no BEGIN and COMMIT
         round trips surround it. Only for one statement whose effect is all or nothing.
         """
-        sql, names = self._compiled(statement)
-        args = tuple(params[name] for name in names) if names is not None else dict(params)
+        sql, args = self._driver_call(statement, params)
         with self._turn_to_write(), self.engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT")
             return connection.exec_driver_sql(sql, args).fetchall()
@@ -171,8 +170,7 @@ class Database:
         SQLAlchemy's, so the envelope handlers treat them alike. Values come back as the
         driver gives them: times through :func:`driver_time`.
         """
-        sql, names = self._compiled(statement)
-        args = tuple(params[name] for name in names) if names is not None else dict(params)
+        sql, args = self._driver_call(statement, params)
         reader = self._reader() if self.reads_inline else None
         if reader is not None:
             dbapi = reader.connection.dbapi_connection
@@ -183,6 +181,14 @@ class Database:
                 raise DBAPIError.instance(sql, args, exc, self._dbapi_error) from exc
         with self.rows() as connection:
             return connection.exec_driver_sql(sql, args).fetchall()
+
+    def _driver_call(
+        self, statement: Executable, params: Mapping[str, Any]
+    ) -> tuple[str, tuple[Any, ...] | dict[str, Any]]:
+        """The statement's SQL for this database and ``params`` in the driver's style."""
+        sql, names = self._compiled(statement)
+        args = tuple(params[name] for name in names) if names is not None else dict(params)
+        return sql, args
 
     def _compiled(self, statement: Executable) -> tuple[str, Sequence[str] | None]:
         found = self._driver_sql.get(id(statement))

@@ -44,12 +44,11 @@ class _SecondCachedFormatter(logging.Formatter):
     _cached: tuple[int, str] = (-1, "")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt:
+            return super().formatTime(record, datefmt)
         second = int(record.created)
-        if self._cached[0] != second or datefmt:
-            text = time.strftime(datefmt or self.default_time_format, self.converter(second))
-            if datefmt:
-                return text
-            self._cached = (second, text)
+        if self._cached[0] != second:
+            self._cached = (second, time.strftime(self.default_time_format, self.converter(second)))
         return f"{self._cached[1]},{int(record.msecs):03d}"  # as default_msec_format
 
 

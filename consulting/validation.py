@@ -81,7 +81,8 @@ _verdicts: dict[int, dict[tuple[type, Any], str | None]] = {}
 def _parameter_error(schema: Any, value: Any) -> str | None:
     """Why ``value`` breaks ``schema``, or None; remembered for str, int and bool values."""
     key = (type(value), value)
-    remembered = _verdicts.get(id(schema)) if type(value) in (str, int, bool) else None
+    memo = type(value) in (str, int, bool)
+    remembered = _verdicts.get(id(schema)) if memo else None
     if remembered is not None and key in remembered:
         return remembered[key]
     try:
@@ -89,7 +90,7 @@ def _parameter_error(schema: Any, value: Any) -> str | None:
         verdict = None
     except ValidationError as exception:
         verdict = str(exception)
-    if type(value) in (str, int, bool):
+    if memo:
         remembered = _verdicts.setdefault(id(schema), {})
         if len(remembered) >= _VERDICTS_PER_SCHEMA:
             remembered.pop(next(iter(remembered)), None)
@@ -101,6 +102,8 @@ _form_validator = _Compiled(
     lambda schema: StrictRequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 )
 
+
+FORM = "application/x-www-form-urlencoded"  # the contract's only request media type
 
 # Where the validated query string and form are left for the handler's decorator
 # (connexion_tuning): Connexion would otherwise parse each a second time, the same way.
@@ -167,5 +170,5 @@ def check_form_text(body: bytes) -> None:
 
 def validator_map() -> dict[str, Any]:
     body = MediaTypeDict(dict(VALIDATOR_MAP["body"]))
-    body["application/x-www-form-urlencoded"] = StrictFormDataValidator
+    body[FORM] = StrictFormDataValidator
     return {**VALIDATOR_MAP, "parameter": CompiledParameterValidator, "body": body}

@@ -33,10 +33,9 @@ from typing import Any
 from requests.structures import CaseInsensitiveDict
 from schemathesis import AuthContext, BaseSchema, Case, HookContext, Response
 
-from contract_tests.contract import contract_of
+from contract_tests.contract import FORM, contract_of
 
 ROLES = ("user", "consultant")
-FORM = "application/x-www-form-urlencoded"
 TOKEN_HEADER = "x-session-token"
 
 # The contract's account operations, per role. Logout is the one operation that revokes the

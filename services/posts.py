@@ -182,16 +182,15 @@ def lock_post(
 
 
 _NEW_POST = sa.insert(POSTS)
-_KNOWN_TAGS = sa.select(TAGS.c.id).where(TAGS.c.id.in_(bindparam("ids", expanding=True)))
+_IS_WANTED_TAG = TAGS.c.id.in_(bindparam("ids", expanding=True))
+_KNOWN_TAGS = sa.select(TAGS.c.id).where(_IS_WANTED_TAG)
 # The post's tags, copied from ``tags``: the row count says how many of them exist (kept for
 # an INSERT only on request: preserve_rowcount).
 _FILE_UNDER_TAGS = (
     sa.insert(POST_TAGS)
     .from_select(
         ["post_id", "tag_id"],
-        sa.select(bindparam("post_id", type_=Integer), TAGS.c.id).where(
-            TAGS.c.id.in_(bindparam("ids", expanding=True))
-        ),
+        sa.select(bindparam("post_id", type_=Integer), TAGS.c.id).where(_IS_WANTED_TAG),
     )
     .execution_options(preserve_rowcount=True)
 )
