@@ -47,7 +47,7 @@ async def _first_request(app: Any) -> int:
 
 def main() -> None:
     started = time.perf_counter()
-    from consulting.app import create_app
+    from consulting.web.app import create_app
 
     imported = time.perf_counter()
     app = create_app()

@@ -151,13 +151,13 @@ async def story(
 
 def verify(database_url: str, tally: Tally) -> list[str]:
     """Every acknowledged write is in the database exactly once."""
-    from consulting.db import create_db_engine
+    from consulting.core.database import create_db_engine
     from models import LedgerEntry, Order, Payment, Post
 
     problems = []
     engine = create_db_engine(database_url)
     with engine.connect() as db:
-        posts = dict(db.execute(select(Post.id, Post.user_id)).all())
+        posts = dict(db.execute(select(Post.id, Post.buyer_id)).all())
         missing = [p for p, owner in tally.posts.items() if posts.get(p) != owner]
         if missing:
             problems.append(f"{len(missing)} acknowledged posts missing or with the wrong owner")
@@ -206,7 +206,7 @@ def fresh_database(url: str) -> None:
     from sqlmodel import SQLModel
 
     import models  # noqa: F401 - registers the tables
-    from consulting.db import create_db_engine
+    from consulting.core.database import create_db_engine
 
     engine = create_db_engine(url)
     SQLModel.metadata.drop_all(engine)

@@ -55,7 +55,7 @@ from bench.servers import (
     serve_argv,
 )
 from consulting import PROJECT_ROOT
-from consulting.scenarios import DEMO_PASSWORD
+from consulting.mock.scenarios import DEMO_PASSWORD
 
 NAMES = (
     "app-build",

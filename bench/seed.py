@@ -17,12 +17,12 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bench.servers import clean_environment, consulting_argv
-from consulting.migrate import upgrade
-from consulting.resources import Resources
-from consulting.settings import Settings
-from consulting.web import envelope
+from consulting.core.actors import Actor, Role
+from consulting.core.envelope import envelope
+from consulting.core.migrate import upgrade
+from consulting.core.resources import Resources
+from consulting.core.settings import Settings
 from services import accounts, posts
-from services.actors import Actor, Role
 from services.paging import Page
 
 PASSWORD = "bench-password-not-secret"  # noqa: S105 - throw-away accounts of the benchmark
@@ -59,7 +59,7 @@ def prepare(database_url: str, post_count: int) -> Fixture:
         buyer = _register(res, Role.BUYER, "bench-buyer")
         consultant = _register(res, Role.CONSULTANT, "bench-consultant")
         _publish_many(res, buyer, post_count)
-        page = posts.list_open(
+        page = posts.acquire(
             res, Actor(Role.CONSULTANT, consultant.id, 0), tag_id=ACQUIRE_TAG, page=Page()
         )
     finally:
@@ -80,10 +80,10 @@ def _publish_many(res: Resources, buyer: Account, count: int) -> None:
         posts.publish(
             res,
             actor,
-            user_id=buyer.id,
+            buyer_id=buyer.id,
             tag_ids=[ACQUIRE_TAG],
             title=f"bench post {n}",
-            content="A post written by the benchmark's seed: one page of these is read back.",
+            details="A post written by the benchmark's seed: one page of these is read back.",
             price="99.00",
         )
 

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from consulting import SPEC_PATH
-from consulting.resources import Resources
-from consulting.settings import Settings
+from consulting.core.resources import Resources
+from consulting.core.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
@@ -22,7 +22,8 @@ app.add_typer(tags_app, name="tags")
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(
-        "--database-url", help="SQLAlchemy URL (default: $DATABASE_URL or ./var/consulting.db)."
+        "--database-url",
+        help="SQLAlchemy URL (default: $DATABASE_URL or ./var/consulting.db).",
     ),
 ]
 
@@ -48,8 +49,8 @@ def serve(
     """Run the API with uvicorn; SQLite migrates on start, other databases need --migrate."""
     import uvicorn
 
-    from consulting.db import create_db_engine
-    from consulting.migrate import pending, upgrade
+    from consulting.core.database import create_db_engine
+    from consulting.core.migrate import pending, upgrade
 
     settings = _settings(database_url)
     engine = create_db_engine(settings.database_url)
@@ -66,7 +67,7 @@ def serve(
     finally:
         engine.dispose()
     uvicorn.run(
-        "consulting.app:create_app_from_env",
+        "consulting.web.app:create_app_from_env",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
@@ -92,9 +93,9 @@ def mock(
     """Run the mock for frontend teams: seeded and stateful (or --static), throw-away data."""
     import uvicorn
 
-    from consulting.logs import configure_logging
-    from consulting.mock import MockOptions, banner, create_mock_app
-    from consulting.scenarios import SCENARIOS
+    from consulting.core.logs import configure_logging
+    from consulting.mock.app import MockOptions, banner, create_mock_app
+    from consulting.mock.scenarios import SCENARIOS
 
     if scenario not in SCENARIOS:
         typer.echo(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}", err=True)
@@ -112,8 +113,8 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply migrations up to REVISION."""
-    from consulting.db import create_db_engine
-    from consulting.migrate import upgrade
+    from consulting.core.database import create_db_engine
+    from consulting.core.migrate import upgrade
 
     engine = create_db_engine(_settings(database_url).database_url)
     upgrade(engine, revision)
@@ -222,7 +223,7 @@ def _tag_service(database_url: str | None) -> tuple[ModuleType, Resources]:
 
 
 def main() -> None:
-    from consulting.errors import ApiError
+    from consulting.core.errors import ApiError
 
     try:
         app()

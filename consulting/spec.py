@@ -1,8 +1,14 @@
-"""Reading the contract: loaded once, shared by the app, the CLI and the tests."""
+"""Reading the contract: loaded once, shared by the app, the mock, the CLI and the tests.
+
+It stands apart from the layers (it imports nothing of the project but the spec's path), so
+that everything, the contract tester included, reads the document the same way: one loader,
+one ``$ref`` resolver.
+"""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,12 @@ def error_table(path: Path = SPEC_PATH) -> dict[int, dict[str, Any]]:
     return {int(code): entry for code, entry in load_spec(path)["x-error-codes"].items()}
 
 
+def state_machines(path: Path = SPEC_PATH) -> dict[str, dict[str, Any]]:
+    """``x-state-machines``: post, order, payment -> {initial, transitions}."""
+    machines: dict[str, dict[str, Any]] = load_spec(path)["x-state-machines"]
+    return machines
+
+
 def operations(path: Path = SPEC_PATH) -> list[tuple[str, str, dict[str, Any]]]:
     """Every operation as (METHOD, path, operation object)."""
     found = []
@@ -34,6 +46,30 @@ def operations(path: Path = SPEC_PATH) -> list[tuple[str, str, dict[str, Any]]]:
             if method in item:
                 found.append((method.upper(), route, item[method]))
     return found
+
+
+def resolve(document: Mapping[str, Any], node: Any) -> Any:
+    """``node``, or what its local ``$ref`` (chain) points to in ``document``."""
+    while isinstance(node, Mapping) and "$ref" in node:
+        ref = node["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            raise ValueError(f"only local references are supported, not {ref!r}")
+        node = document
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def inline(document: Mapping[str, Any], node: Any, depth: int = 0) -> Any:
+    """``node`` with every local ``$ref`` replaced by its target (the contract has no cycles)."""
+    if depth > 50:
+        raise ValueError("schema nesting too deep (a recursive $ref?)")
+    node = resolve(document, node)
+    if isinstance(node, Mapping):
+        return {key: inline(document, value, depth + 1) for key, value in node.items()}
+    if isinstance(node, list):
+        return [inline(document, value, depth + 1) for value in node]
+    return node
 
 
 def validate_document(path: Path = SPEC_PATH) -> None:

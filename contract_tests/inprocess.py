@@ -30,11 +30,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from consulting.app import create_app
-from consulting.db import create_db_engine
-from consulting.migrate import upgrade
-from consulting.resources import Resources
-from consulting.settings import Settings
+from consulting.core.database import create_db_engine
+from consulting.core.migrate import upgrade
+from consulting.core.resources import Resources
+from consulting.core.settings import Settings
+from consulting.web.app import create_app
 from contract_tests.runner import DEFAULT_SEED, Target, check
 
 # Examples per operation in CI: about 3,000 requests in 20-30 s on two cores, enough for the

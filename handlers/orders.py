@@ -4,44 +4,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from consulting import web
+from handlers._common import Reply, actor, ok, one_id_of, read, resources
 from services import orders
 from services.paging import Page
 
 
-def add(body: dict[str, Any], token_info: dict[str, Any]) -> web.Reply:
-    order_id = orders.add(web.resources(), web.actor(token_info), **body)
-    return web.ok([order_id])
+def add(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+    order_id = orders.add(
+        resources(),
+        actor(token_info),
+        order_no=body["order_no"],
+        client_create_time=body["create_time"],
+        price=body["price"],
+        post_id=body["post_id"],
+        consultant_id=body["consultant_id"],
+        status=body["status"],
+    )
+    return ok([order_id])
 
 
-def cancel(body: dict[str, Any], token_info: dict[str, Any]) -> web.Reply:
+def cancel(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
     # The source names the order id "post_id"; "order_id" is accepted as its alias.
-    orders.cancel(
-        web.resources(), web.actor(token_info), web.one_id_of(body, "post_id", "order_id")
-    )
-    return web.ok()
+    orders.cancel(resources(), actor(token_info), one_id_of(body, "post_id", "order_id"))
+    return ok()
 
 
-def delete(body: dict[str, Any], token_info: dict[str, Any]) -> web.Reply:
-    orders.remove(
-        web.resources(), web.actor(token_info), web.one_id_of(body, "post_id", "order_id")
-    )
-    return web.ok()
+def delete(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+    orders.delete(resources(), actor(token_info), one_id_of(body, "post_id", "order_id"))
+    return ok()
 
 
 async def list_assigned(
     token_info: dict[str, Any], status: str | None = None, page: int = 1, page_size: int = 20
-) -> web.Reply:
-    found = await web.read(
-        orders.list_assigned, web.actor(token_info), status=status, page=Page(page, page_size)
+) -> Reply:
+    found = await read(
+        orders.list_assigned, actor(token_info), status=status, page=Page(page, page_size)
     )
-    return web.ok(found)
+    return ok(found)
 
 
-def accept(body: dict[str, Any], token_info: dict[str, Any]) -> web.Reply:
-    return web.ok([orders.accept(web.resources(), web.actor(token_info), body["post_id"])])
+def accept(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+    return ok([orders.accept(resources(), actor(token_info), body["post_id"])])
 
 
-def finish(body: dict[str, Any], token_info: dict[str, Any]) -> web.Reply:
-    orders.finish(web.resources(), web.actor(token_info), body["order_id"])
-    return web.ok()
+def finish(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+    orders.finish(resources(), actor(token_info), body["order_id"])
+    return ok()

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from consulting import web
+from handlers._common import Reply, actor, ok, resources
 from services import payments
 
 
-def init(body: dict[str, Any], token_info: dict[str, Any]) -> web.Reply:
-    prepay_id = payments.init(web.resources(), web.actor(token_info), **body)
-    return web.ok([prepay_id])
+def init(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+    prepay_id = payments.init(
+        resources(),
+        actor(token_info),
+        post_id=body["post_id"],
+        out_trade_no=body["out_trade_no"],
+        amount_fen=int(body["total_fee"]),
+        body=body["body"],
+        spbill_create_ip=body["spbill_create_ip"],
+        attach=body.get("attach"),
+        device_info=body.get("device_info"),
+    )
+    return ok([prepay_id])
 
 
-def notify(body: dict[str, Any]) -> web.Reply:
-    payments.notify(web.resources(), {key: str(value) for key, value in body.items()})
-    return web.ok()
+def notify(body: dict[str, Any]) -> Reply:
+    # Signed as sent: every field is text on the wire, and the signature is over that text.
+    payments.notify(resources(), {key: str(value) for key, value in body.items()})
+    return ok()

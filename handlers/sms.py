@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from consulting import web
+from handlers._common import Reply, ok, resources
 from services import sms
 
 
-def send(body: dict[str, Any]) -> web.Reply:
-    sms.send(web.resources(), body["phone_number"])
-    return web.ok()
+def send(body: dict[str, Any]) -> Reply:
+    sms.send(resources(), body["phone_number"])
+    return ok()

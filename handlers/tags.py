@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from consulting import web
+from handlers._common import Reply, ok, read
 from services import tags
 
 
-async def list_all() -> web.Reply:
-    return web.ok(await web.read(tags.list_all))
+async def list_all() -> Reply:
+    return ok(await read(tags.list_all))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from consulting.web import Reply
+from consulting.core.actors import Role
 from handlers import _accounts
-from services.actors import Role
+from handlers._common import Reply
 
 
 def signin(body: dict[str, Any]) -> Reply:

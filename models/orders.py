@@ -24,7 +24,7 @@ class Order(SQLModel, table=True):
     # The buyer's idempotency key: one order per order_no, whoever retries.
     order_no: str = Field(max_length=32, unique=True)
     post_id: int = Field(foreign_key="posts.id", index=True)
-    user_id: int = Field(foreign_key="users.id", index=True)
+    buyer_id: int = Field(foreign_key="users.id", index=True)
     consultant_id: int = Field(foreign_key="consultants.id")
     price_fen: int = fen_field()
     status: str = Field(default=OrderStatus.IN_PROGRESS, max_length=16)

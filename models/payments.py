@@ -23,8 +23,9 @@ class Payment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     out_trade_no: str = Field(max_length=32, unique=True)
     post_id: int = Field(foreign_key="posts.id", index=True)
-    user_id: int = Field(foreign_key="users.id")
-    total_fee: int = fen_field()
+    buyer_id: int = Field(foreign_key="users.id")
+    # The API's total_fee (WeChat Pay's name), in fen.
+    amount_fen: int = fen_field()
     body: str = Field(max_length=128)
     attach: str | None = Field(default=None, max_length=127)
     device_info: str | None = Field(default=None, max_length=32)

@@ -20,11 +20,13 @@ class PostStatus(StrEnum):
 
 class Post(SQLModel, table=True):
     __tablename__ = "posts"
-    __table_args__ = (Index("ix_posts_user_listing", "user_id", "deleted_at", "id"),)
+    __table_args__ = (Index("ix_posts_buyer_listing", "buyer_id", "deleted_at", "id"),)
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="users.id")
+    # The buyer's id: the API calls buyers "user" (user_id), after the source.
+    buyer_id: int = Field(foreign_key="users.id")
     title: str = Field(max_length=100)
-    content: str = Field(max_length=5000)
+    # The post's full text: `content` in publish and modify, `summary` in the lists.
+    details: str = Field(max_length=5000)
     price_fen: int = fen_field()
     status: str = Field(default=PostStatus.OPEN, max_length=16)
     consultant_id: int | None = Field(default=None, foreign_key="consultants.id")

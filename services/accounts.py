@@ -7,23 +7,41 @@ of each other), so one set of functions serves both, parameterised by :class:`Ro
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from consulting.errors import ApiError, ErrorCode
-from consulting.resources import Resources
+from consulting.core.actors import Actor, Role
+from consulting.core.clock import utcnow
+from consulting.core.database import Query
+from consulting.core.errors import ApiError, ErrorCode
+from consulting.core.resources import Resources
 from models import Consultant, User
-from models._common import utcnow
 from services import ratelimit, sessions, sms
-from services.actors import Actor, Role
 
 ACCOUNT_MODELS: dict[Role, type[User] | type[Consultant]] = {
     Role.BUYER: User,
     Role.CONSULTANT: Consultant,
 }
+
+
+class CredentialsRow(NamedTuple):
+    id: int
+    password_hash: str
+
+
+def _credentials(model: type[User] | type[Consultant]) -> Query[CredentialsRow]:
+    table: sa.Table = model.__table__  # type: ignore[union-attr]
+    query = sa.select(table.c.id, table.c.password_hash)
+    return Query(query.where(table.c.username_key == bindparam("username_key")), CredentialsRow)
+
+
+_CREDENTIALS = {role: _credentials(model) for role, model in ACCOUNT_MODELS.items()}
 
 # Verified in place of a real hash when the username is unknown, so a miss costs the same
 # time as a wrong password and does not reveal which usernames exist.
@@ -39,7 +57,7 @@ def _phone_is_bound(session: Session, role: Role, phone_number: str) -> bool:
 
 def signin(res: Resources, role: Role, phone_number: str, verification_code: str) -> None:
     """Verify a phone with its SMS code (1.1.1 / 2.1.1); register may then bind it."""
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         if _phone_is_bound(session, role, phone_number):
             raise ApiError(ErrorCode.PHONE_TAKEN)
         verified = sms.check_code(session, res, phone_number, verification_code)
@@ -68,7 +86,7 @@ def register(
     model = ACCOUNT_MODELS[role]
     key = username.lower()
     try:
-        with res.db.transaction() as session:
+        with res.db.unit_of_work() as session:
             if session.exec(select(model.id).where(model.username_key == key)).first() is not None:
                 raise ApiError(ErrorCode.USERNAME_TAKEN)
             if phone_number is not None:
@@ -110,23 +128,23 @@ def login(
     address_key = f"login-addr:{client_address}"
     model = ACCOUNT_MODELS[role]
     now = utcnow()
-    with res.db.reading() as session:
-        if (
-            ratelimit.current(session, user_key, now, window) >= settings.login_max_failures
-            or ratelimit.current(session, address_key, now, window)
-            >= settings.login_max_failures_per_address
-        ):
-            raise ApiError(ErrorCode.TOO_MANY_LOGIN_ATTEMPTS, headers={"Retry-After": str(window)})
-        account = session.exec(select(model).where(model.username_key == username.lower())).first()
+    if (
+        ratelimit.current(res.db, user_key, now, window) >= settings.login_max_failures
+        or ratelimit.current(res.db, address_key, now, window)
+        >= settings.login_max_failures_per_address
+    ):
+        raise ApiError(ErrorCode.TOO_MANY_LOGIN_ATTEMPTS, headers={"Retry-After": str(window)})
+    found = res.db.read(_CREDENTIALS[role], {"username_key": username.lower()})
+    account = found[0] if found else None
 
     stored_hash = account.password_hash if account is not None else None
-    if not _password_matches(res, stored_hash, password) or account is None or account.id is None:
-        with res.db.transaction() as session:
+    if not _password_matches(res, stored_hash, password) or account is None:
+        with res.db.unit_of_work() as session:
             ratelimit.hit(session, user_key, now, window)
             ratelimit.hit(session, address_key, now, window)
         raise ApiError(ErrorCode.LOGIN_FAILED)
 
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         ratelimit.reset(session, user_key)
         if res.hasher.check_needs_rehash(account.password_hash):
             stored = session.get(model, account.id)

@@ -1,44 +1,46 @@
 """Orders: a consultant accepts (接单) a paid post, the buyer records the order, then it is
 finished by the consultant or cancelled (and refunded) by the buyer.
 
-The state machines are in docs/decisions.md; every transition not listed there is 409.
+Every state change goes through the contract's state machines (services/transitions.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlalchemy import Integer, bindparam
+from sqlmodel import Session, select
 
-from consulting.errors import ApiError, ErrorCode
-from consulting.resources import Resources
+from consulting.core.actors import Actor, Role
+from consulting.core.clock import stored_shanghai, utcnow
+from consulting.core.database import Query
+from consulting.core.errors import ApiError, ErrorCode
+from consulting.core.money import fen_to_yuan, yuan_to_fen
+from consulting.core.resources import Resources
 from models import Consultant, Order, OrderStatus, Post, PostStatus
-from models._common import utcnow
-from services.actors import Actor, Role
+from services.idempotency import ClientKey, create_once
 from services.locking import for_update
-from services.money import fen_to_yuan, yuan_to_fen
 from services.paging import Page
 from services.payments import refund_paid
-from services.posts import lock_post
-from services.timefmt import shanghai
+from services.posts import lock_post, state_of
+from services.transitions import ORDER, POST
+
+ORDER_NO = ClientKey(Order, "order_no", ErrorCode.ORDER_NO_CONFLICT)
 
 
 def accept(res: Resources, actor: Actor, post_id: int) -> int:
     """The consultant takes a paid (or free) post; of several at once, exactly one wins."""
     consultant = actor.require(Role.CONSULTANT)
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         post = lock_post(session, post_id)
         if post.status in (PostStatus.TAKEN, PostStatus.FINISHED):
             if post.consultant_id == consultant and post.status == PostStatus.TAKEN:
                 return post_id  # a retry of our own accept
             raise ApiError(ErrorCode.POST_ALREADY_TAKEN)
-        payable = post.status == PostStatus.PAID or (
-            post.status == PostStatus.OPEN and post.price_fen == 0
-        )
-        if not payable:
-            raise ApiError(ErrorCode.INVALID_STATE, "post is not paid yet")
-        post.status, post.consultant_id, post.updated_at = PostStatus.TAKEN, consultant, utcnow()
+        post.status = POST.next(state_of(post), "accept", free=post.price_fen == 0)
+        post.consultant_id, post.updated_at = consultant, utcnow()
         return post_id
 
 
@@ -47,7 +49,7 @@ def add(
     actor: Actor,
     *,
     order_no: str,
-    create_time: str,
+    client_create_time: str,
     price: str,
     post_id: int,
     consultant_id: int,
@@ -55,77 +57,121 @@ def add(
 ) -> int:
     """Record the order for a taken post (1.3.1); the same order_no again returns the same id."""
     buyer = actor.require(Role.BUYER)
-    if status != OrderStatus.IN_PROGRESS:
-        raise ApiError(ErrorCode.INVALID_PARAMETER, "status must be in_progress")
+    if status != ORDER.initial:
+        raise ApiError(ErrorCode.INVALID_PARAMETER, f"status must be {ORDER.initial}")
     price_fen = yuan_to_fen(price)
-    wanted = (buyer, post_id, consultant_id, price_fen)
-    try:
-        with res.db.transaction() as session:
-            post = lock_post(session, post_id, buyer)
-            existing = _by_order_no(session, order_no)
-            if existing is not None:
-                return _same_order_or_conflict(existing, wanted)
-            if session.get(Consultant, consultant_id) is None:
-                raise ApiError(ErrorCode.CONSULTANT_NOT_FOUND)
-            if post.status != PostStatus.TAKEN or post.consultant_id != consultant_id:
-                raise ApiError(ErrorCode.INVALID_STATE, "post is not taken by this consultant")
-            if price_fen != post.price_fen:
-                raise ApiError(ErrorCode.INVALID_STATE, "price differs from the post's price")
-            if _live_order_of(session, post_id) is not None:
-                raise ApiError(ErrorCode.INVALID_STATE, "post already has an order")
-            order = Order(
-                order_no=order_no,
-                post_id=post_id,
-                user_id=buyer,
-                consultant_id=consultant_id,
-                price_fen=price_fen,
-                client_create_time=create_time,
-            )
-            session.add(order)
-            session.flush()
-            assert order.id is not None
-            return order.id
-    except IntegrityError:  # the same order_no committed concurrently
-        with res.db.reading() as session:
-            raced = _by_order_no(session, order_no)
-        if raced is None:
-            raise
-        return _same_order_or_conflict(raced, wanted)
+    wanted = {
+        "buyer_id": buyer,
+        "post_id": post_id,
+        "consultant_id": consultant_id,
+        "price_fen": price_fen,
+    }
+
+    def create(session: Session) -> Order:
+        post = lock_post(session, post_id, buyer)
+        existing = ORDER_NO.existing(session, order_no, wanted)
+        if existing is not None:
+            return existing
+        if session.get(Consultant, consultant_id) is None:
+            raise ApiError(ErrorCode.CONSULTANT_NOT_FOUND)
+        if post.status != PostStatus.TAKEN or post.consultant_id != consultant_id:
+            raise ApiError(ErrorCode.INVALID_STATE, "post is not taken by this consultant")
+        if price_fen != post.price_fen:
+            raise ApiError(ErrorCode.INVALID_STATE, "price differs from the post's price")
+        if _live_order_of(session, post_id) is not None:
+            raise ApiError(ErrorCode.INVALID_STATE, "post already has an order")
+        order = Order(
+            order_no=order_no,
+            client_create_time=client_create_time,
+            status=ORDER.initial,
+            buyer_id=buyer,
+            post_id=post_id,
+            consultant_id=consultant_id,
+            price_fen=price_fen,
+        )
+        session.add(order)
+        session.flush()
+        return order
+
+    order = create_once(res, ORDER_NO, order_no, wanted, create)
+    assert order.id is not None
+    return order.id
 
 
 def cancel(res: Resources, actor: Actor, order_id: int) -> None:
     """The buyer cancels (1.3.2): the payment is refunded and the post opens again."""
     buyer = actor.require(Role.BUYER)
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         order, post = _lock_order(session, order_id, buyer=buyer)
-        if order.status != OrderStatus.IN_PROGRESS:
-            raise ApiError(ErrorCode.INVALID_STATE, f"order is {order.status}")
+        order_state = ORDER.next(order.status, "cancel")
+        post_state = POST.next(state_of(post), "order_cancelled")
         refund_paid(session, res, post.id or 0)
         now = utcnow()
-        order.status, order.updated_at = OrderStatus.CANCELLED, now
-        post.status, post.consultant_id, post.updated_at = PostStatus.OPEN, None, now
+        order.status, order.updated_at = order_state, now
+        post.status, post.consultant_id, post.updated_at = post_state, None, now
 
 
-def remove(res: Resources, actor: Actor, order_id: int) -> None:
+def delete(res: Resources, actor: Actor, order_id: int) -> None:
     """The buyer hides a finished or cancelled order from their view (1.3.3)."""
     buyer = actor.require(Role.BUYER)
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         order, _ = _lock_order(session, order_id, buyer=buyer)
-        if order.status not in (OrderStatus.FINISHED, OrderStatus.CANCELLED):
-            raise ApiError(ErrorCode.INVALID_STATE, f"order is {order.status}")
+        order.status = ORDER.next(order.status, "delete")
         order.deleted_by_buyer_at = utcnow()
 
 
 def finish(res: Resources, actor: Actor, order_id: int) -> None:
     """The assigned consultant marks the order done; the post is finished with it."""
     consultant = actor.require(Role.CONSULTANT)
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         order, post = _lock_order(session, order_id, consultant=consultant)
-        if order.status != OrderStatus.IN_PROGRESS:
-            raise ApiError(ErrorCode.INVALID_STATE, f"order is {order.status}")
+        order_state = ORDER.next(order.status, "finish")
+        post_state = POST.next(state_of(post), "order_finished")
         now = utcnow()
-        order.status, order.updated_at = OrderStatus.FINISHED, now
-        post.status, post.updated_at = PostStatus.FINISHED, now
+        order.status, order.updated_at = order_state, now
+        post.status, post.updated_at = post_state, now
+
+
+class AssignedOrderRow(NamedTuple):
+    order_id: int
+    order_no: str
+    post_id: int
+    buyer_id: int
+    title: str
+    price_fen: int
+    status: str
+    created_at: datetime | str
+    updated_at: datetime | str
+
+
+ORDERS = Order.__table__  # type: ignore[attr-defined]
+POSTS = Post.__table__  # type: ignore[attr-defined]
+
+
+def _assigned_page(*conditions: Any) -> Query[AssignedOrderRow]:
+    return Query(
+        sa.select(
+            ORDERS.c.id.label("order_id"),
+            ORDERS.c.order_no,
+            ORDERS.c.post_id,
+            ORDERS.c.buyer_id,
+            POSTS.c.title,
+            ORDERS.c.price_fen,
+            ORDERS.c.status,
+            ORDERS.c.created_at,
+            ORDERS.c.updated_at,
+        )
+        .join_from(ORDERS, POSTS, POSTS.c.id == ORDERS.c.post_id)
+        .where(ORDERS.c.consultant_id == bindparam("consultant"), *conditions)
+        .order_by(ORDERS.c.id.desc())
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer)),
+        AssignedOrderRow,
+    )
+
+
+_ASSIGNED = _assigned_page()
+_ASSIGNED_IN_STATUS = _assigned_page(ORDERS.c.status == bindparam("status"))
 
 
 def list_assigned(
@@ -133,29 +179,24 @@ def list_assigned(
 ) -> list[dict[str, Any]]:
     """The consultant's orders, newest first, optionally of one status."""
     consultant = actor.require(Role.CONSULTANT)
-    query = (
-        select(Order, Post.title)
-        .join(Post, col(Post.id) == col(Order.post_id))
-        .where(Order.consultant_id == consultant)
-    )
-    if status is not None:
-        query = query.where(Order.status == status)
-    query = query.order_by(col(Order.id).desc()).offset(page.offset).limit(page.size)
-    with res.db.reading() as session:
-        rows = session.exec(query).all()
+    params: dict[str, Any] = {"consultant": consultant, **page.bounds}
+    if status is None:
+        rows = res.db.read(_ASSIGNED, params)
+    else:
+        rows = res.db.read(_ASSIGNED_IN_STATUS, {**params, "status": status})
     return [
         {
-            "order_id": order.id,
-            "order_no": order.order_no,
-            "post_id": order.post_id,
-            "user_id": order.user_id,
-            "title": title,
-            "price": fen_to_yuan(order.price_fen),
-            "status": order.status,
-            "create_time": shanghai(order.created_at),
-            "update_time": shanghai(order.updated_at),
+            "order_id": row.order_id,
+            "order_no": row.order_no,
+            "post_id": row.post_id,
+            "user_id": row.buyer_id,
+            "title": row.title,
+            "price": fen_to_yuan(row.price_fen),
+            "status": row.status,
+            "create_time": stored_shanghai(row.created_at),
+            "update_time": stored_shanghai(row.updated_at),
         }
-        for order, title in rows
+        for row in rows
     ]
 
 
@@ -168,7 +209,7 @@ def _lock_order(
         raise ApiError(ErrorCode.ORDER_NOT_FOUND)
     post = lock_post(session, peek.post_id, include_deleted=True)
     order = session.exec(for_update(select(Order).where(Order.id == order_id))).one()
-    mine = (buyer is None or order.user_id == buyer) and (
+    mine = (buyer is None or order.buyer_id == buyer) and (
         consultant is None or order.consultant_id == consultant
     )
     if not mine or (buyer is not None and order.deleted_by_buyer_at is not None):
@@ -176,17 +217,6 @@ def _lock_order(
     return order, post
 
 
-def _by_order_no(session: Session, order_no: str) -> Order | None:
-    return session.exec(select(Order).where(Order.order_no == order_no)).first()
-
-
 def _live_order_of(session: Session, post_id: int) -> Order | None:
     query = select(Order).where(Order.post_id == post_id, Order.status != OrderStatus.CANCELLED)
     return session.exec(query).first()
-
-
-def _same_order_or_conflict(order: Order, wanted: tuple[int, int, int, int]) -> int:
-    if (order.user_id, order.post_id, order.consultant_id, order.price_fen) != wanted:
-        raise ApiError(ErrorCode.ORDER_NO_CONFLICT)
-    assert order.id is not None
-    return order.id

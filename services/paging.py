@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consulting.errors import ApiError, ErrorCode
+from consulting.core.errors import ApiError, ErrorCode
 
 MAX_PAGE_SIZE = 100
 

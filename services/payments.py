@@ -11,17 +11,20 @@ import hmac
 import ipaddress
 from collections.abc import Mapping
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from consulting.errors import ApiError, ErrorCode
-from consulting.providers import PaymentProviderError
-from consulting.resources import Resources
-from models import LedgerEntry, Payment, PaymentStatus, Post, PostStatus
-from models._common import utcnow
-from services.actors import Actor, Role
+from consulting.core.actors import Actor, Role
+from consulting.core.clock import utcnow
+from consulting.core.errors import ApiError, ErrorCode
+from consulting.core.providers import PaymentProviderError
+from consulting.core.resources import Resources
+from models import LedgerEntry, Payment, PaymentStatus, Post
+from services.idempotency import ClientKey, create_once
 from services.locking import for_update
-from services.posts import lock_post
+from services.posts import lock_post, state_of
+from services.transitions import PAYMENT, POST
+
+OUT_TRADE_NO = ClientKey(Payment, "out_trade_no", ErrorCode.TRADE_NO_CONFLICT)
 
 
 def init(
@@ -30,57 +33,54 @@ def init(
     *,
     post_id: int,
     out_trade_no: str,
-    total_fee: str,
+    amount_fen: int,
     body: str,
     spbill_create_ip: str,
-    attach: str | None = None,
-    device_info: str | None = None,
+    attach: str | None,
+    device_info: str | None,
 ) -> str:
     """Start paying for a post; returns the provider's prepay id (the same one on a retry)."""
     buyer = actor.require(Role.BUYER)
-    fee = int(total_fee)
     try:
         ipaddress.ip_address(spbill_create_ip)
     except ValueError:
         raise ApiError(ErrorCode.INVALID_PARAMETER, "spbill_create_ip") from None
-    try:
-        with res.db.transaction() as session:
-            post = lock_post(session, post_id, buyer)
-            existing = _by_trade_no(session, out_trade_no)
-            if existing is not None:
-                return _same_payment_or_conflict(existing, buyer, post_id, fee)
-            if post.price_fen == 0:
-                raise ApiError(ErrorCode.AMOUNT_MISMATCH, "free post: nothing to pay")
-            if fee != post.price_fen:
-                raise ApiError(ErrorCode.AMOUNT_MISMATCH, f"price is {post.price_fen} fen")
-            if post.status != PostStatus.OPEN:
-                raise ApiError(ErrorCode.INVALID_STATE, f"post is {post.status}")
-            try:
-                prepay_id = res.payments.create_prepay(out_trade_no, fee, body)
-            except PaymentProviderError as exc:
-                raise ApiError(ErrorCode.PAYMENT_PROVIDER_ERROR) from exc
-            payment = Payment(
-                out_trade_no=out_trade_no,
-                post_id=post_id,
-                user_id=buyer,
-                total_fee=fee,
-                body=body,
-                attach=attach,
-                device_info=device_info,
-                spbill_create_ip=spbill_create_ip,
-                prepay_id=prepay_id,
-            )
-            session.add(payment)
-            session.flush()
-            if res.settings.payment_auto_confirm:
-                _confirm(session, res, payment, post, f"auto{payment.id}")
-            return prepay_id
-    except IntegrityError:  # the same out_trade_no committed concurrently
-        with res.db.reading() as session:
-            raced = _by_trade_no(session, out_trade_no)
-        if raced is None:
-            raise
-        return _same_payment_or_conflict(raced, buyer, post_id, fee)
+    wanted = {"buyer_id": buyer, "post_id": post_id, "amount_fen": amount_fen}
+
+    def create(session: Session) -> Payment:
+        post = lock_post(session, post_id, buyer)
+        existing = OUT_TRADE_NO.existing(session, out_trade_no, wanted)
+        if existing is not None:
+            return existing
+        if post.price_fen == 0:
+            raise ApiError(ErrorCode.AMOUNT_MISMATCH, "free post: nothing to pay")
+        if amount_fen != post.price_fen:
+            raise ApiError(ErrorCode.AMOUNT_MISMATCH, f"price is {post.price_fen} fen")
+        if state_of(post) != "open":
+            raise ApiError(ErrorCode.INVALID_STATE, f"post is {post.status}")
+        try:
+            prepay_id = res.payments.create_prepay(out_trade_no, amount_fen, body)
+        except PaymentProviderError as exc:
+            raise ApiError(ErrorCode.PAYMENT_PROVIDER_ERROR) from exc
+        payment = Payment(
+            out_trade_no=out_trade_no,
+            body=body,
+            attach=attach,
+            device_info=device_info,
+            spbill_create_ip=spbill_create_ip,
+            prepay_id=prepay_id,
+            status=PAYMENT.initial,
+            buyer_id=buyer,
+            post_id=post_id,
+            amount_fen=amount_fen,
+        )
+        session.add(payment)
+        session.flush()
+        if res.settings.payment_auto_confirm:
+            _confirm(session, res, payment, post, f"auto{payment.id}")
+        return payment
+
+    return create_once(res, OUT_TRADE_NO, out_trade_no, wanted, create).prepay_id
 
 
 def notify(res: Resources, fields: Mapping[str, str]) -> None:
@@ -88,25 +88,20 @@ def notify(res: Resources, fields: Mapping[str, str]) -> None:
     expected = sign(fields, res.settings.payment_notify_key.get_secret_value())
     if not hmac.compare_digest(expected, fields.get("sign", "")):
         raise ApiError(ErrorCode.INVALID_SIGNATURE)
-    with res.db.transaction() as session:
-        found = _by_trade_no(session, fields["out_trade_no"])
+    with res.db.unit_of_work() as session:
+        found = OUT_TRADE_NO.find(session, fields["out_trade_no"])
         if found is None:
             raise ApiError(ErrorCode.PAYMENT_NOT_FOUND)
         post = lock_post(session, found.post_id, include_deleted=True)
-        payment = _by_trade_no(session, fields["out_trade_no"], lock=True)
-        assert payment is not None
-        if int(fields["total_fee"]) != payment.total_fee:
+        payment = session.exec(for_update(select(Payment).where(Payment.id == found.id))).one()
+        if int(fields["total_fee"]) != payment.amount_fen:
             raise ApiError(ErrorCode.AMOUNT_MISMATCH)
         if fields["result_code"] == "SUCCESS":
             if payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
-                return
-            if payment.status != PaymentStatus.PENDING:
-                raise ApiError(ErrorCode.INVALID_STATE, f"payment is {payment.status}")
+                return  # the provider retries: already confirmed
             _confirm(session, res, payment, post, fields["transaction_id"])
-        elif payment.status == PaymentStatus.PENDING:
-            payment.status, payment.updated_at = PaymentStatus.FAILED, utcnow()
-        elif payment.status != PaymentStatus.FAILED:
-            raise ApiError(ErrorCode.INVALID_STATE, f"payment is {payment.status}")
+        elif payment.status != PaymentStatus.FAILED:  # a retried FAIL changes nothing
+            payment.status, payment.updated_at = PAYMENT.next(payment.status, "fail"), utcnow()
 
 
 def refund_paid(session: Session, res: Resources, post_id: int) -> None:
@@ -128,21 +123,19 @@ def _confirm(
     session: Session, res: Resources, payment: Payment, post: Post, transaction_id: str
 ) -> None:
     assert payment.id is not None
-    payment.status, payment.transaction_id, payment.updated_at = (
-        PaymentStatus.PAID,
-        transaction_id,
-        utcnow(),
-    )
+    now = utcnow()
+    payment.status = PAYMENT.next(payment.status, "confirm")
+    payment.transaction_id, payment.updated_at = transaction_id, now
     session.add(
         LedgerEntry(
             payment_id=payment.id,
             kind="paid",
-            amount_fen=payment.total_fee,
+            amount_fen=payment.amount_fen,
             reference=transaction_id,
         )
     )
-    if post.status == PostStatus.OPEN and post.deleted_at is None:
-        post.status, post.updated_at = PostStatus.PAID, utcnow()
+    if state_of(post) == "open":
+        post.status, post.updated_at = POST.next("open", "payment_confirmed"), now
     else:
         # Paid twice (another payment won) or paid for a deleted post: give the money back.
         _refund(session, res, payment)
@@ -150,28 +143,14 @@ def _confirm(
 
 def _refund(session: Session, res: Resources, payment: Payment) -> None:
     assert payment.id is not None
+    target = PAYMENT.next(payment.status, "refund")
     try:
-        refund_id = res.payments.refund(payment.out_trade_no, payment.total_fee)
+        refund_id = res.payments.refund(payment.out_trade_no, payment.amount_fen)
     except PaymentProviderError as exc:
         raise ApiError(ErrorCode.PAYMENT_PROVIDER_ERROR) from exc
-    payment.status, payment.refund_id, payment.updated_at = (
-        PaymentStatus.REFUNDED,
-        refund_id,
-        utcnow(),
-    )
+    payment.status, payment.refund_id, payment.updated_at = target, refund_id, utcnow()
     session.add(
         LedgerEntry(
-            payment_id=payment.id, kind="refund", amount_fen=payment.total_fee, reference=refund_id
+            payment_id=payment.id, kind="refund", amount_fen=payment.amount_fen, reference=refund_id
         )
     )
-
-
-def _by_trade_no(session: Session, out_trade_no: str, *, lock: bool = False) -> Payment | None:
-    query = select(Payment).where(Payment.out_trade_no == out_trade_no)
-    return session.exec(for_update(query) if lock else query).first()
-
-
-def _same_payment_or_conflict(payment: Payment, buyer: int, post_id: int, fee: int) -> str:
-    if (payment.user_id, payment.post_id, payment.total_fee) != (buyer, post_id, fee):
-        raise ApiError(ErrorCode.TRADE_NO_CONFLICT)
-    return payment.prepay_id

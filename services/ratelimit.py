@@ -6,16 +6,30 @@ The increment is one atomic upsert per backend, so concurrent failures are all c
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Table, case, delete
+from sqlalchemy import ColumnElement, Table, bindparam, case, delete, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlmodel import Session
 
+from consulting.core.database import Database, Query, driver_time
 from models import RateCounter
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TABLE = cast(Table, RateCounter.__table__)  # type: ignore[attr-defined]
+
+
+class CounterRow(NamedTuple):
+    window_start: datetime | str
+    hits: int
+
+
+_COUNTER = Query(
+    select(_TABLE.c.window_start, _TABLE.c.count.label("hits")).where(
+        _TABLE.c.key == bindparam("key")
+    ),
+    CounterRow,
+)
 
 
 def window_start(now: datetime, window_seconds: int) -> datetime:
@@ -23,12 +37,12 @@ def window_start(now: datetime, window_seconds: int) -> datetime:
     return _EPOCH + timedelta(seconds=elapsed - elapsed % window_seconds)
 
 
-def current(session: Session, key: str, now: datetime, window_seconds: int) -> int:
+def current(db: Database, key: str, now: datetime, window_seconds: int) -> int:
     """How many hits ``key`` has in the window that contains ``now``."""
-    row = session.get(RateCounter, key, populate_existing=True)
-    if row is None or row.window_start != window_start(now, window_seconds):
+    found = db.read(_COUNTER, {"key": key})
+    if not found or driver_time(found[0].window_start) != window_start(now, window_seconds):
         return 0
-    return row.count
+    return found[0].hits
 
 
 def hit(session: Session, key: str, now: datetime, window_seconds: int) -> None:

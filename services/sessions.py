@@ -2,7 +2,7 @@
 
 Every authenticated request resolves its token, so the lookup is the hottest read there is:
 it is one prepared Core statement, and each worker remembers what it resolved for
-``session_cache_seconds`` (``consulting.session_cache``). The cache only holds sessions that
+``session_cache_seconds`` (``consulting.core.session_cache``). The cache only holds sessions that
 were valid when read, never serves one past its expiry, and forgets a session the moment
 this worker revokes it; what it trades is that another worker may still accept a revoked
 token for up to ``session_cache_seconds`` (docs/decisions.md).
@@ -13,26 +13,41 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from consulting.db import driver_time
-from consulting.resources import Resources
+from consulting.core.actors import Actor, Role
+from consulting.core.clock import utcnow
+from consulting.core.database import Query, driver_time
+from consulting.core.resources import Resources
 from models import AuthSession
-from models._common import utcnow
-from services.actors import Actor, Role
 
 SESSIONS = AuthSession.__table__  # type: ignore[attr-defined]
-_BY_DIGEST = select(
-    SESSIONS.c.id,
-    SESSIONS.c.token_hash,
-    SESSIONS.c.role,
-    SESSIONS.c.account_id,
-    SESSIONS.c.expires_at,
-    SESSIONS.c.revoked_at,
-).where(SESSIONS.c.token_hash == bindparam("digest"))
+
+
+class SessionRow(NamedTuple):
+    id: int
+    token_hash: str
+    role: str
+    account_id: int
+    expires_at: datetime | str
+    revoked_at: datetime | str | None
+
+
+_BY_DIGEST = Query(
+    select(
+        SESSIONS.c.id,
+        SESSIONS.c.token_hash,
+        SESSIONS.c.role,
+        SESSIONS.c.account_id,
+        SESSIONS.c.expires_at,
+        SESSIONS.c.revoked_at,
+    ).where(SESSIONS.c.token_hash == bindparam("digest")),
+    SessionRow,
+)
 
 
 def digest(token: str) -> str:
@@ -68,23 +83,23 @@ def resolve(res: Resources, token: str) -> Actor | None:
     if not token or len(token) > 256:
         return None
     hashed = digest(token)
-    found = res.db.fetch(_BY_DIGEST, {"digest": hashed})
+    found = res.db.read(_BY_DIGEST, {"digest": hashed})
     if not found:
         return None
-    session_id, token_hash, role, account_id, expires_at, revoked_at = found[0]
-    if not hmac.compare_digest(token_hash, hashed) or revoked_at is not None:
+    row = found[0]
+    if not hmac.compare_digest(row.token_hash, hashed) or row.revoked_at is not None:
         return None
-    expires = driver_time(expires_at)
+    expires = driver_time(row.expires_at)
     if expires <= utcnow():
         return None
-    actor = Actor(role=Role(role), account_id=account_id, session_id=session_id)
+    actor = Actor(role=Role(row.role), account_id=row.account_id, session_id=row.id)
     res.session_cache.put(hashed, actor, expires)
     return actor
 
 
 def revoke(res: Resources, actor: Actor) -> None:
     res.session_cache.forget(actor.session_id)
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         row = session.get(AuthSession, actor.session_id)
         if row is not None and row.revoked_at is None:
             row.revoked_at = utcnow()

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from consulting.errors import ApiError, ErrorCode
-from consulting.resources import Resources
+from consulting.core.clock import utcnow
+from consulting.core.errors import ApiError, ErrorCode
+from consulting.core.resources import Resources
 from models import SmsCode
-from models._common import utcnow
 from services.locking import for_update
 
 
@@ -33,7 +33,7 @@ def send(res: Resources, phone_number: str) -> None:
     """Issue a code and hand it to the provider; refused if one went out under a minute ago."""
     settings = res.settings
     now = utcnow()
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         latest = _latest(session, phone_number)
         interval = timedelta(seconds=settings.sms_resend_interval_seconds)
         if latest is not None and latest.created_at > now - interval:

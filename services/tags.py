@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 
-from consulting.errors import ApiError, ErrorCode
-from consulting.resources import Resources
+from consulting.core.database import Query
+from consulting.core.errors import ApiError, ErrorCode
+from consulting.core.resources import Resources
 from models import Tag
+
+TAGS = Tag.__table__  # type: ignore[attr-defined]
+
+
+class TagRow(NamedTuple):
+    tag_id: int
+    name: str
+    name_en: str
+
+
+_ALL = Query(
+    select(TAGS.c.id.label("tag_id"), TAGS.c.name, TAGS.c.name_en).order_by(TAGS.c.id), TagRow
+)
 
 
 def list_all(res: Resources) -> list[dict[str, Any]]:
-    with res.db.reading() as session:
-        tags = session.exec(select(Tag).order_by(col(Tag.id))).all()
-    return [{"tag_id": t.id, "name": t.name, "name_en": t.name_en} for t in tags]
+    return [row._asdict() for row in res.db.read(_ALL)]
 
 
 def add(res: Resources, slug: str, name: str, name_en: str) -> int:
     try:
-        with res.db.transaction() as session:
+        with res.db.unit_of_work() as session:
             tag = Tag(slug=slug, name=name, name_en=name_en)
             session.add(tag)
             session.flush()
@@ -31,7 +43,7 @@ def add(res: Resources, slug: str, name: str, name_en: str) -> int:
 
 
 def rename(res: Resources, tag_id: int, name: str | None, name_en: str | None) -> None:
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         tag = session.get(Tag, tag_id)
         if tag is None:
             raise ApiError(ErrorCode.TAG_NOT_FOUND)

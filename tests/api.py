@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from consulting.resources import Resources
+from consulting.core.resources import Resources
 from services.payments import sign
 
 PHONES = (f"138{n:08d}" for n in itertools.count(1))

@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, insert, select
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy import event
 from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
-import models
-from consulting.app import create_app
-from consulting.db import create_db_engine
-from consulting.migrate import upgrade
-from consulting.resources import Resources
-from consulting.settings import Settings
+from consulting.core.database import Database, Query, create_db_engine
+from consulting.core.migrate import upgrade
+from consulting.core.resources import Resources
+from consulting.core.settings import Settings
+from consulting.web.app import create_app
 from tests.api import Api
+from tests.settings import make_settings
 
 EXTERNAL_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -56,32 +55,17 @@ def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
         shutil.copyfile(database_template, target)
         yield f"sqlite:///{target}"
         return
-    engine = create_db_engine(EXTERNAL_URL)
-    tags = models.Tag.__table__  # type: ignore[attr-defined]
-    with engine.connect() as connection:
-        catalogue = [dict(row._mapping) for row in connection.execute(select(tags))]
     yield EXTERNAL_URL
-    with engine.begin() as connection:
-        for table in reversed(SQLModel.metadata.sorted_tables):
-            connection.execute(delete(table))
-        connection.execute(insert(tags), catalogue)
-    engine.dispose()
+    database = Database(EXTERNAL_URL)
+    database.empty()
+    database.dispose()
 
 
 @pytest.fixture
 def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
     """The test settings; ``@pytest.mark.settings(name=value, ...)`` overrides some."""
     marker = request.node.get_closest_marker("settings")
-    return Settings(
-        **(marker.kwargs if marker else {}),
-        database_url=database_url,
-        sms_provider="fixed",
-        sms_fixed_code="123456",
-        argon2_time_cost=1,
-        argon2_memory_kib=8,
-        validate_responses=True,
-        payment_notify_key="test-notify-key",  # type: ignore[arg-type]
-    )
+    return make_settings(database_url, **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture
@@ -116,13 +100,13 @@ def statements(res: Resources, monkeypatch: pytest.MonkeyPatch) -> Iterator[list
     def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
         seen.append(statement)
 
-    fetch = res.db.fetch
+    read = res.db.read
 
-    def recorded_fetch(statement: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
-        seen.append(str(statement))
-        return fetch(statement, params)
+    def recorded_read(query: Query[Any], params: Mapping[str, Any] | None = None) -> list[Any]:
+        seen.append(str(query.statement))
+        return read(query, params)
 
-    monkeypatch.setattr(res.db, "fetch", recorded_fetch)
+    monkeypatch.setattr(res.db, "read", recorded_read)
     event.listen(res.db.engine, "before_cursor_execute", record)
     yield seen
     event.remove(res.db.engine, "before_cursor_execute", record)

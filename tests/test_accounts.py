@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from consulting.resources import Resources
+from consulting.core.resources import Resources
 from models import AuthSession, SmsCode, User
 from models._common import utcnow
 from tests.api import Api
@@ -68,7 +68,7 @@ def test_wrong_codes_are_counted_and_the_code_burns_after_five(api: Api) -> None
 def test_a_code_expires(api: Api, res: Resources) -> None:
     phone = "13600000001"
     api.ok("POST", "/api/sms/send", {"phone_number": phone})
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         for code in session.exec(select(SmsCode)).all():
             code.expires_at = utcnow() - timedelta(seconds=1)
     body = api.call(
@@ -100,7 +100,7 @@ def test_register_rules(api: Api, res: Resources) -> None:
     assert register(api, status=400, gender=2)["code"] == 40000
     register(api, username="Carol")
     assert register(api, status=409, username="cAROL")["code"] == 40901
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         [user] = session.exec(select(User)).all()
     assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
 
@@ -124,7 +124,7 @@ def test_login_sets_cookie_and_header_with_the_same_token(api: Api) -> None:
 
 def test_sessions_are_stored_hashed(api: Api, res: Resources) -> None:
     buyer = api.buyer()
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         [stored] = session.exec(select(AuthSession)).all()
     assert buyer.token not in stored.token_hash and len(stored.token_hash) == 64
 
@@ -185,7 +185,7 @@ def test_expired_and_revoked_sessions_are_refused(api: Api, res: Resources) -> N
     buyer = api.buyer()
     params = {"user_id": buyer.id}
     api.ok("GET", "/api/user/post/check", params=params, token=buyer.token)
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         for row in session.exec(select(AuthSession)).all():
             row.expires_at = utcnow() - timedelta(seconds=1)
     api.fails(40100, "GET", "/api/user/post/check", params=params, token=buyer.token)

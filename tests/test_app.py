@@ -1,7 +1,7 @@
 """What the app sets up once per process, at start."""
 
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import pytest
@@ -12,13 +12,17 @@ from sqlalchemy import column, select, table
 from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
-from consulting import connexion_tuning, validation
-from consulting.app import create_app
-from consulting.db import Database
-from consulting.resources import Resources
-from consulting.settings import Settings
-from consulting.web import read_with
+from consulting.core.database import Database, Query
+from consulting.core.resources import Resources
+from consulting.core.settings import Settings
+from consulting.web import connexion_tuning, validation
+from consulting.web.app import create_app
+from handlers._common import read_with
 from tests.api import Api
+
+
+class IdRow(NamedTuple):
+    id: int
 
 
 def test_the_thread_pool_is_sized_by_the_setting(app: Any, res: Resources) -> None:
@@ -104,11 +108,11 @@ def test_handlers_are_inspected_when_the_app_is_built_not_per_request(
 def test_a_database_error_in_a_hot_read_is_sqlalchemys_whichever_the_path(
     res: Resources,
 ) -> None:
-    """On SQLite ``fetch`` calls the driver itself; its errors must still reach the envelope
-    handlers as SQLAlchemy's (consulting/responses.py), as on a server database."""
-    missing = select(column("id")).select_from(table("no_such_table"))
+    """On SQLite ``read`` calls the driver itself; its errors must still reach the envelope
+    handlers as SQLAlchemy's (consulting/web/responses.py), as on a server database."""
+    missing = Query(select(column("id")).select_from(table("no_such_table")), IdRow)
     with pytest.raises(DBAPIError):
-        res.db.fetch(missing, {})
+        res.db.read(missing)
 
 
 def test_the_query_string_and_the_form_are_parsed_once_per_request(

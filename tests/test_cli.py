@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from consulting.cli import app
-from consulting.errors import ErrorCode
+from consulting.core.errors import ErrorCode
 from consulting.spec import error_table
 
 runner = CliRunner()
@@ -63,9 +63,9 @@ def test_codes_prints_the_table() -> None:
 
 
 def test_serve_refuses_an_unmigrated_external_database(monkeypatch: pytest.MonkeyPatch) -> None:
-    import consulting.migrate
+    import consulting.core.migrate
 
-    monkeypatch.setattr(consulting.migrate, "pending", lambda engine: True)
+    monkeypatch.setattr(consulting.core.migrate, "pending", lambda engine: True)
     started: list[object] = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: started.append(a))
     result = runner.invoke(

@@ -5,7 +5,7 @@ import logging
 import pytest
 from starlette.testclient import TestClient
 
-from consulting.resources import Resources
+from consulting.core.resources import Resources
 from tests.api import Api
 
 
@@ -67,8 +67,8 @@ def test_a_body_without_length_is_cut_off_at_the_limit() -> None:
     """Connexion answers a chunked form body as missing; the limit still holds for any reader."""
     import asyncio
 
-    from consulting.errors import BodyTooLarge
-    from consulting.middleware import BodyLimitMiddleware
+    from consulting.core.errors import BodyTooLarge
+    from consulting.web.middleware import BodyLimitMiddleware
 
     read: list[int] = []
 
@@ -126,7 +126,7 @@ def test_unexpected_errors_are_500_without_a_trace(
         body["code"] == 50000 and "secret" not in response.text and "Traceback" not in response.text
     )
     request_id = response.headers["x-request-id"]
-    [logged] = [r for r in caplog.records if r.name == "consulting.errors"]
+    [logged] = [r for r in caplog.records if r.name == "consulting.core.errors"]
     assert logged.request_id == request_id and "secret internal detail" in str(logged.exc_info)
 
 
@@ -136,7 +136,7 @@ def test_database_outage_is_503(api: Api, res: Resources, monkeypatch: pytest.Mo
     def down(*_a, **_k):  # type: ignore[no-untyped-def]
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(res.db, "reading", down)
+    monkeypatch.setattr(res.db, "read", down)
     response = api.client.get("/api/tag/list")
     assert envelope_of(response)["code"] == 50300 and response.headers["retry-after"]
 

@@ -9,14 +9,14 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
-from consulting.app import create_app
-from consulting.resources import Resources
-from consulting.settings import Settings
+from consulting.core.resources import Resources
+from consulting.core.settings import Settings
+from consulting.web.app import create_app
 from services import tags
 from tests.api import Api
 from tests.conftest import EXTERNAL_URL
@@ -121,8 +121,8 @@ def test_sqlite_writers_of_one_process_take_turns_instead_of_timing_out(
     holding, waited = threading.Event(), []
 
     def slow_writer() -> None:
-        with res.db.connection() as connection:  # BEGIN IMMEDIATE: the write lock is ours
-            connection.exec_driver_sql("SELECT 1")
+        with res.db.unit_of_work() as session:  # BEGIN IMMEDIATE: the write lock is ours
+            session.execute(text("SELECT 1"))
             holding.set()
             time.sleep(0.4)
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from consulting.logs import _SecondCachedFormatter, new_request_id
+from consulting.core.logs import _SecondCachedFormatter, new_request_id
 
 
 def test_request_ids_are_unique_and_shaped_like_uuid_hex() -> None:

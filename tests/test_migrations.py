@@ -4,8 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from consulting.migrate import pending
-from consulting.resources import Resources
+from consulting.core.migrate import pending
+from consulting.core.resources import Resources
 from services import tags
 
 

@@ -12,10 +12,11 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from consulting.app import create_app
-from consulting.mock import MockOptions, create_mock_app, parse_prefer
-from consulting.resources import Resources
-from consulting.scenarios import DEMO_PASSWORD
+from consulting.core.resources import Resources
+from consulting.mock.app import MockOptions, create_mock_app
+from consulting.mock.prefer import parse_prefer
+from consulting.mock.scenarios import DEMO_PASSWORD
+from consulting.web.app import create_app
 from tests.mockserver import running
 
 

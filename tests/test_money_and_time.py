@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from consulting.errors import ApiError, ErrorCode
-from services.money import fen_to_yuan, yuan_to_fen
+from consulting.core.clock import shanghai
+from consulting.core.errors import ApiError, ErrorCode
+from consulting.core.money import fen_to_yuan, yuan_to_fen
 from services.paging import Page
-from services.timefmt import shanghai
 
 
 @pytest.mark.parametrize(

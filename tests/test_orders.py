@@ -2,7 +2,7 @@
 
 from sqlmodel import select
 
-from consulting.resources import Resources
+from consulting.core.resources import Resources
 from models import LedgerEntry, Order, Payment
 from tests.api import Api, order_form
 
@@ -65,7 +65,7 @@ def test_order_no_reused_with_other_fields_is_a_conflict(api: Api) -> None:
 def test_cancel_refunds_and_reopens_the_post(api: Api, res: Resources) -> None:
     buyer, consultant, post_id, order_id = api.in_progress_order()
     api.ok("POST", "/api/user/order/cancel", {"post_id": order_id}, token=buyer.token)
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         [payment] = session.exec(select(Payment)).all()
         kinds = sorted(e.kind for e in session.exec(select(LedgerEntry)).all())
     assert payment.status == "refunded" and payment.refund_id and kinds == ["paid", "refund"]
@@ -100,7 +100,7 @@ def test_delete_only_finished_or_cancelled_and_only_from_the_buyers_view(
     api.ok("POST", "/api/consultant/order/finish", {"order_id": order_id}, token=consultant.token)
     api.ok("POST", "/api/user/order/delete", {"post_id": order_id}, token=buyer.token)
     api.fails(40402, "POST", "/api/user/order/delete", {"post_id": order_id}, token=buyer.token)
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         order = session.get(Order, order_id)
     assert order is not None and order.deleted_by_buyer_at is not None
     [still_listed] = api.ok("GET", "/api/consultant/order/list", token=consultant.token)

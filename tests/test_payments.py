@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import select
 
-from consulting.resources import Resources
+from consulting.core.resources import Resources
 from models import LedgerEntry, Payment, Post
 from services.payments import sign
 from tests.api import Api
@@ -75,7 +75,7 @@ def test_notify_confirms_once_and_replays_change_nothing(api: Api, res: Resource
     fields = api.notify_fields(out_trade_no, 10000)
     for _ in range(3):
         api.ok("POST", "/api/pay/notify", fields)
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         [payment] = session.exec(select(Payment)).all()
         entries = session.exec(select(LedgerEntry)).all()
         post = session.get(Post, post_id)
@@ -103,7 +103,7 @@ def test_a_failed_payment_leaves_the_post_open(api: Api, res: Resources) -> None
     api.ok("POST", "/api/pay/notify", api.notify_fields(out_trade_no, 10000, "FAIL"))
     late = api.call("POST", "/api/pay/notify", api.notify_fields(out_trade_no, 10000), status=409)
     assert late["code"] == 40900
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         post = session.get(Post, post_id)
     assert post is not None and post.status == "open"
 
@@ -115,7 +115,7 @@ def test_a_second_payment_for_an_already_paid_post_is_refunded(api: Api, res: Re
     second = api.pay_init(buyer, post_id, 10000)
     api.ok("POST", "/api/pay/notify", api.notify_fields(first, 10000))
     api.ok("POST", "/api/pay/notify", api.notify_fields(second, 10000))
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         statuses = {p.out_trade_no: p.status for p in session.exec(select(Payment)).all()}
     assert statuses == {first: "paid", second: "refunded"}
 
@@ -132,7 +132,7 @@ def test_sign_follows_the_documented_rule() -> None:
 def test_provider_failures_are_502_and_change_nothing(
     api: Api, res: Resources, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from consulting.providers import PaymentProviderError
+    from consulting.core.providers import PaymentProviderError
 
     def down(*_args: object) -> str:
         raise PaymentProviderError("provider unreachable")
@@ -145,7 +145,7 @@ def test_provider_failures_are_502_and_change_nothing(
     assert body["code"] == 50200
     [order] = api.ok("GET", "/api/consultant/order/list", token=consultant.token)
     assert order["status"] == "in_progress"
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         assert [p.status for p in session.exec(select(Payment)).all()] == ["paid"]
 
     monkeypatch.setattr(res.payments, "create_prepay", down)
@@ -154,5 +154,5 @@ def test_provider_failures_are_502_and_change_nothing(
         "POST", "/api/pay/init", init_data(fresh, out_trade_no="T77"), token=buyer.token, status=502
     )
     assert body["code"] == 50200
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         assert session.exec(select(Payment).where(Payment.out_trade_no == "T77")).first() is None

@@ -2,7 +2,7 @@
 
 from sqlmodel import select
 
-from consulting.resources import Resources
+from consulting.core.resources import Resources
 from models import Post
 from tests.api import Api
 
@@ -10,7 +10,7 @@ from tests.api import Api
 def test_publish_validates_and_stores_the_price_in_fen(api: Api, res: Resources) -> None:
     buyer = api.buyer()
     post_id = api.publish(buyer, price="0.1", tags=[3, 1])
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         post = session.get(Post, post_id)
     assert post is not None and post.price_fen == 10
     [listed] = api.ok(
@@ -117,7 +117,7 @@ def test_delete_is_soft_and_takes_the_id_from_body_or_query(api: Api, res: Resou
     assert (
         api.ok("GET", "/api/user/post/acquire", params={"tag_id": 1}, token=consultant.token) == []
     )
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         rows = session.exec(select(Post)).all()
     assert len(rows) == 2 and all(row.deleted_at is not None for row in rows)
     # Deleting again, or without an id, or someone else's post.

@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 
 from sqlmodel import col, select
 
-from consulting.errors import ApiError, ErrorCode
-from consulting.resources import Resources
+from consulting.core.actors import Actor, Role
+from consulting.core.errors import ApiError, ErrorCode
+from consulting.core.resources import Resources
 from models import LedgerEntry, Order, Payment, Post, PostTag
 from services import orders, payments, posts
-from services.actors import Actor, Role
 from tests.api import Api, order_form
 
 RACERS = 20
@@ -60,7 +60,7 @@ def test_many_consultants_accept_one_paid_post_exactly_one_wins(api: Api, res: R
     losers = [r for r in results if isinstance(r, ApiError)]
     assert len(winners) == 1 and len(losers) == RACERS - 1
     assert {loser.code for loser in losers} == {ErrorCode.POST_ALREADY_TAKEN}
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         post = session.get(Post, post_id)
     assert post is not None and post.status == "taken"
     winner = consultants[results.index(post_id)]
@@ -71,11 +71,12 @@ def test_the_same_order_no_at_once_makes_one_order(api: Api, res: Resources) -> 
     buyer, post_id = paid_post(api)
     consultant = api.consultant()
     api.accept(consultant, post_id)
-    fields = order_form("RACE-1", post_id, consultant.id)
+    form = order_form("RACE-1", post_id, consultant.id)
+    fields = {"client_create_time": form.pop("create_time"), **form}
     results = race([lambda: orders.add(res, actor(Role.BUYER, buyer.id), **fields)] * RACERS)
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == 1
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         assert len(session.exec(select(Order).where(Order.order_no == "RACE-1")).all()) == 1
     # A later retry with identical fields answers the same id.
     assert orders.add(res, actor(Role.BUYER, buyer.id), **fields) == results[0]
@@ -89,7 +90,7 @@ def test_one_notify_delivered_many_times_at_once_moves_money_once(api: Api, res:
     results = race([lambda: payments.notify(res, fields)] * RACERS)
     assert results == [None] * RACERS
     race([lambda: payments.notify(res, fields)] * RACERS)  # and again, later
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         [payment] = session.exec(select(Payment)).all()
         entries = session.exec(select(LedgerEntry)).all()
         post = session.get(Post, post_id)
@@ -108,22 +109,22 @@ def test_concurrent_modifies_leave_one_whole_version(api: Api, res: Resources) -
             res,
             buyer_actor,
             post_id=post_id,
-            user_id=buyer.id,
+            buyer_id=buyer.id,
             tag_ids=tags,
             title=f"title {n}",
-            content=f"content {n}",
+            details=f"content {n}",
         )
 
     results = race([lambda n=n: modify(n) for n in range(RACERS)])
     assert results == [None] * RACERS
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         post = session.get(Post, post_id)
         tags = sorted(
             session.exec(select(PostTag.tag_id).where(col(PostTag.post_id) == post_id)).all()
         )
     assert post is not None
     n = int(post.title.split()[-1])
-    assert post.content == f"content {n}"
+    assert post.details == f"content {n}"
     assert tags == sorted({1 + n % 12, 1 + (n + 1) % 12})
 
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from consulting.resources import Resources
+from consulting.core.resources import Resources
 from services import ratelimit
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -10,22 +10,19 @@ T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 def test_hits_count_within_a_window_and_restart_in_the_next(res: Resources) -> None:
     for _ in range(3):
-        with res.db.transaction() as session:
+        with res.db.unit_of_work() as session:
             ratelimit.hit(session, "k", T0, 60)
-    with res.db.reading() as session:
-        assert ratelimit.current(session, "k", T0 + timedelta(seconds=30), 60) == 3
-        assert ratelimit.current(session, "k", T0 + timedelta(seconds=61), 60) == 0
-    with res.db.transaction() as session:
+    assert ratelimit.current(res.db, "k", T0 + timedelta(seconds=30), 60) == 3
+    assert ratelimit.current(res.db, "k", T0 + timedelta(seconds=61), 60) == 0
+    with res.db.unit_of_work() as session:
         ratelimit.hit(session, "k", T0 + timedelta(seconds=61), 60)
-    with res.db.reading() as session:
-        assert ratelimit.current(session, "k", T0 + timedelta(seconds=61), 60) == 1
+    assert ratelimit.current(res.db, "k", T0 + timedelta(seconds=61), 60) == 1
 
 
 def test_keys_are_independent_and_reset_clears(res: Resources) -> None:
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         ratelimit.hit(session, "a", T0, 60)
         ratelimit.hit(session, "b", T0, 60)
         ratelimit.reset(session, "a")
-    with res.db.reading() as session:
-        assert ratelimit.current(session, "a", T0, 60) == 0
-        assert ratelimit.current(session, "b", T0, 60) == 1
+    assert ratelimit.current(res.db, "a", T0, 60) == 0
+    assert ratelimit.current(res.db, "b", T0, 60) == 1

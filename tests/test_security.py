@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from consulting.resources import Resources
+from consulting.core.resources import Resources
 from consulting.spec import load_spec, operations
 from models import Order, Payment, Post, PostTag
 from tests.api import Account, Api, order_form
@@ -17,7 +17,7 @@ from tests.api import Account, Api, order_form
 
 def snapshot(res: Resources) -> list[Any]:
     """Everything an attacker could try to change."""
-    with res.db.reading() as session:
+    with res.db.unit_of_work() as session:
         return [
             [p.model_dump() for p in session.exec(select(Post)).all()],
             sorted((t.post_id, t.tag_id) for t in session.exec(select(PostTag)).all()),

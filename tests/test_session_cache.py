@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import update
 
-from consulting.resources import Resources
-from consulting.session_cache import SessionCache
+from consulting.core.actors import Actor, Role
+from consulting.core.resources import Resources
+from consulting.core.session_cache import SessionCache
 from models import AuthSession
 from models._common import utcnow
 from services import sessions
-from services.actors import Actor, Role
 from tests.api import Api
 
 
@@ -27,7 +27,7 @@ def check(api: Api, token: str, user_id: int, status: int = 200) -> None:
 
 
 def revoke_behind_the_workers_back(res: Resources) -> None:
-    with res.db.transaction() as session:
+    with res.db.unit_of_work() as session:
         session.exec(update(AuthSession).values(revoked_at=utcnow()))
 
 

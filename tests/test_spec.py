@@ -215,7 +215,7 @@ def test_request_example_validates(method: str, path: str, op: dict[str, Any]) -
 
 @pytest.mark.parametrize("name", ["consulting.yaml", "mock-controls.yaml"])
 def test_request_bodies_are_urlencoded_forms_only(name: str) -> None:
-    """No file uploads: consulting.connexion_tuning gives handlers the form that validation
+    """No file uploads: consulting.web.connexion_tuning gives handlers the form that validation
     parsed and looks for no files. A multipart body would need both changed."""
     document = yaml.safe_load((ROOT / "openapi" / name).read_text(encoding="utf-8"))
     for item in document["paths"].values():

@@ -6,7 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import models  # noqa: F401 - registers every table on SQLModel.metadata
-from consulting.db import create_db_engine
+from consulting.core.database import create_db_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from consulting.errors import ApiError, ErrorCode
+from consulting.core.errors import ApiError, ErrorCode
 
 _PRICE = re.compile(r"^(0|[1-9][0-9]{0,7})(\.[0-9]{1,2})?$")
 

@@ -1,11 +1,15 @@
-"""Times as the source shows them: "YYYY-MM-DD HH:MM:SS", Asia/Shanghai wall clock."""
+"""Time: now, in UTC (as stored), and as the source shows it: "YYYY-MM-DD HH:MM:SS",
+Asia/Shanghai wall clock."""
 
 from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta, timezone
 
-from consulting.db import driver_time
+from consulting.core.database import driver_time
+from models._common import utcnow
+
+__all__ = ["SHANGHAI", "shanghai", "stored_shanghai", "utcnow"]
 
 # China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database.
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")

@@ -9,7 +9,6 @@ origin (with credentials), Prism-compatible ``Prefer`` controls, and a default l
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import tempfile
 from dataclasses import dataclass
@@ -21,25 +20,21 @@ from connexion.middleware import MiddlewarePosition
 from connexion.mock import MockResolver
 from connexion.resolver import Resolution
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consulting import SPEC_PATH
-from consulting.app import SWAGGER_UI, create_app, new_app, surround
-from consulting.connexion_tuning import SECURITY_MAP
-from consulting.errors import ErrorCode, message_for
-from consulting.migrate import upgrade
-from consulting.resources import Resources
-from consulting.responses import send_json
-from consulting.scenarios import DEMO_ACCOUNTS, DEMO_PASSWORD, ScenarioStore
-from consulting.settings import Settings
-from consulting.spec import load_spec, operations
-from consulting.validation import validator_map
-from consulting.web import envelope
-from handlers.mock_controls import SCENARIOS_KEY
+from consulting.core.migrate import upgrade
+from consulting.core.resources import Resources
+from consulting.core.settings import Settings
+from consulting.mock.controls import SCENARIOS_KEY
+from consulting.mock.prefer import PreferMiddleware
+from consulting.mock.scenarios import DEMO_ACCOUNTS, DEMO_PASSWORD, ScenarioStore
+from consulting.spec import load_spec
+from consulting.web.app import SWAGGER_UI, create_app, new_app, surround
+from consulting.web.connexion_tuning import SECURITY_MAP
+from consulting.web.validation import validator_map
 
 CONTROLS_SPEC = SPEC_PATH.parent / "mock-controls.yaml"
 LOCALHOST_ORIGINS = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?$"
-MAX_DELAY_MS = 60_000
 
 
 @dataclass
@@ -79,7 +74,7 @@ def _static_app() -> AsyncApp:
     for scheme in spec["components"]["securitySchemes"].values():
         for key in ("x-apikeyInfoFunc", "x-bearerInfoFunc"):
             if key in scheme:
-                scheme[key] = "consulting.mock.accept_any_token"
+                scheme[key] = "consulting.mock.app.accept_any_token"
     app = new_app()
     app.add_api(
         spec,
@@ -130,83 +125,6 @@ def _for_frontends(app: AsyncApp, delay_ms: int) -> None:
     app.add_middleware(
         PreferMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, default_delay_ms=delay_ms
     )
-
-
-class PreferMiddleware:
-    """Stoplight Prism's ``Prefer`` controls: ``code=409``, ``example=NAME``, ``delay=800``.
-
-    ``code`` (optionally with ``example``) answers the operation's documented example for that
-    status without running it; ``example`` alone looks the name up across the operation's
-    responses; ``delay`` (or the mock's default) waits before answering.
-    """
-
-    def __init__(self, app: ASGIApp, default_delay_ms: int = 0) -> None:
-        self.app = app
-        self.default_delay_ms = default_delay_ms
-        self.spec = load_spec()
-        self.operations = {(method, path): op for method, path, op in operations()}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        prefer = parse_prefer(dict(scope["headers"]).get(b"prefer", b"").decode("latin-1"))
-        delay = _int(prefer.get("delay"), self.default_delay_ms)
-        if delay > 0:
-            await asyncio.sleep(min(delay, MAX_DELAY_MS) / 1000)
-        operation = self.operations.get((scope["method"], scope["path"]))
-        if operation is None or not ({"code", "example"} & prefer.keys()):
-            await self.app(scope, receive, send)
-            return
-        status, body = self.example_for(operation, prefer.get("code"), prefer.get("example"))
-        await send_json(send, status, body, [(b"preference-applied", b"true")])
-
-    def example_for(
-        self, operation: dict[str, Any], code: str | None, name: str | None
-    ) -> tuple[int, Any]:
-        responses = operation["responses"]
-        statuses = [code] if code is not None else [s for s in responses if s != "default"]
-        for status in statuses:
-            examples = self._examples(responses.get(status))
-            if name is None and examples:
-                return int(status), next(iter(examples.values()))
-            if name is not None and name in examples:
-                return int(status), examples[name]
-        wanted = f"example {name!r}" if name else f"status {code}"
-        msg = f"{message_for(ErrorCode.INVALID_PARAMETER)}: Prefer: no documented {wanted}"
-        return 400, envelope(ErrorCode.INVALID_PARAMETER, msg)
-
-    def _examples(self, response: Any) -> dict[str, Any]:
-        """A response's examples by name (a lone ``example`` is named "example")."""
-        response = self._resolve(response)
-        if not isinstance(response, dict):
-            return {}
-        media = response.get("content", {}).get("application/json", {})
-        named = {
-            name: self._resolve(example).get("value")
-            for name, example in media.get("examples", {}).items()
-        }
-        if "example" in media:
-            named.setdefault("example", media["example"])
-        return named
-
-    def _resolve(self, node: Any) -> Any:
-        while isinstance(node, dict) and "$ref" in node:
-            target: Any = self.spec
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part]
-            node = target
-        return node
-
-
-def parse_prefer(header: str) -> dict[str, str]:
-    """``code=409, example=TAKEN`` -> {"code": "409", "example": "TAKEN"}."""
-    pairs = (item.strip().split("=", 1) for item in header.split(",") if "=" in item)
-    return {key.strip().lower(): value.strip().strip('"') for key, value in pairs}
-
-
-def _int(value: str | None, default: int) -> int:
-    return int(value) if value is not None and value.isdigit() else default
 
 
 def banner(options: MockOptions, host: str, port: int) -> str:

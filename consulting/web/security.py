@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from consulting.web import RESOURCES_KEY, read_with
+from handlers._common import RESOURCES_KEY, read_with
 from services import sessions
 
 

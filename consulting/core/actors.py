@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from consulting.errors import ApiError, ErrorCode
+from consulting.core.errors import ApiError, ErrorCode
 
 
 class Role(StrEnum):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from connexion.context import scope
 
-from consulting import web
-from consulting.errors import ApiError, ErrorCode
-from consulting.providers import FixedSms
-from consulting.scenarios import ScenarioStore
+from consulting.core.errors import ApiError, ErrorCode
+from consulting.core.providers import FixedSms
+from consulting.mock.scenarios import ScenarioStore
+from handlers._common import Reply, ok, resources
 
 SCENARIOS_KEY = "consulting_scenarios"
 
@@ -17,20 +17,20 @@ def _store() -> ScenarioStore:
     return store
 
 
-def reset() -> web.Reply:
+def reset() -> Reply:
     store = _store()
     store.reset()
-    return web.ok([store.current])
+    return ok([store.current])
 
 
-def load_scenario(name: str) -> web.Reply:
+def load_scenario(name: str) -> Reply:
     _store().load(name)
-    return web.ok([name])
+    return ok([name])
 
 
-def last_sms(phone_number: str) -> web.Reply:
-    sms = web.resources().sms
+def last_sms(phone_number: str) -> Reply:
+    sms = resources().sms
     code = sms.last_sent.get(phone_number) if isinstance(sms, FixedSms) else None
     if code is None:
         raise ApiError(ErrorCode.NOT_FOUND, f"no code sent to {phone_number}")
-    return web.ok([{"phone_number": phone_number, "code": code}])
+    return ok([{"phone_number": phone_number, "code": code}])

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from consulting.errors import BodyTooLarge, ErrorCode
-from consulting.logs import new_request_id, request_id
-from consulting.responses import send_envelope
+from consulting.core.errors import BodyTooLarge, ErrorCode
+from consulting.core.logs import new_request_id, request_id
+from consulting.web.responses import send_envelope
 
 log = logging.getLogger("consulting.access")
 

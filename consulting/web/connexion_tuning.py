@@ -49,7 +49,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from consulting.validation import FORM, RESOLVED_FORM, RESOLVED_QUERY
+from consulting.web.validation import FORM, RESOLVED_FORM, RESOLVED_QUERY
 
 JSON = "application/json"
 
@@ -95,7 +95,7 @@ class _Call:
     response's content type. Here the handler's arguments, each parameter's definition and
     default, the body's schema and the content type are looked up once; per request only the
     values are read: the query string and the form as request validation parsed them
-    (consulting.validation), the path parameters as routing matched them, the security
+    (consulting.web.validation), the path parameters as routing matched them, the security
     context. Values are typed by Connexion's own function, as Connexion types them.
 
     The contract takes parameters in the query string and the path and bodies as urlencoded
@@ -176,7 +176,7 @@ class _Call:
         ]
         if unsupported:
             raise ValueError(
-                f"{operation.operation_id}: consulting.connexion_tuning serves query and path "
+                f"{operation.operation_id}: consulting.web.connexion_tuning serves query and path "
                 f"parameters and urlencoded forms only, not {', '.join(unsupported)}"
             )
 

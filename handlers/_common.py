@@ -1,7 +1,7 @@
-"""What handlers share: the envelope, the current resources, the session's actor.
+"""What every handler uses: this request's resources and actor, the envelope, the hot-read path.
 
-Handlers import this and ``services`` only; they never touch the database or the request
-internals themselves.
+Handlers import this and ``services`` only; they never touch the database or Connexion's
+request internals themselves.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from connexion.context import scope
 from starlette.concurrency import run_in_threadpool
 
-from consulting.errors import ApiError, ErrorCode
-from consulting.resources import Resources
-from services.actors import Actor
+from consulting.core.actors import Actor
+from consulting.core.envelope import envelope
+from consulting.core.errors import ApiError, ErrorCode
+from consulting.core.resources import Resources
 
+# Where the HTTP layer leaves the process's resources on every request's scope state.
 RESOURCES_KEY = "consulting_resources"
 SESSION_COOKIE = "consulting_session"
 SESSION_HEADER = "X-Session-Token"
@@ -25,17 +27,13 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def envelope(code: int, msg: str, content: list[Any] | None = None) -> dict[str, Any]:
-    return {"code": code, "msg": msg, "content": [] if content is None else content}
-
-
 def ok(content: list[Any] | None = None, headers: dict[str, str] | None = None) -> Reply:
     return envelope(0, "", content), 200, headers or {}
 
 
 def resources() -> Resources:
     # Connexion's ``scope``, not ``request.scope``: the ``request`` proxy builds a new
-    # request object on every access, a tenth of Connexion's own cost for a small GET.
+    # request object on every access.
     found: Resources = scope["state"][RESOURCES_KEY]
     return found
 

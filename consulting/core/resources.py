@@ -6,16 +6,16 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
-from consulting.db import Database
-from consulting.providers import (
+from consulting.core.database import Database
+from consulting.core.providers import (
     ConsoleSms,
     FakePaymentProvider,
     FixedSms,
     PaymentProvider,
     SmsProvider,
 )
-from consulting.session_cache import SessionCache
-from consulting.settings import Settings
+from consulting.core.session_cache import SessionCache
+from consulting.core.settings import Settings
 
 
 @dataclass

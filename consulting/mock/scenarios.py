@@ -10,14 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Table, delete, insert, select
-from sqlmodel import SQLModel
-
-import models
-from consulting.resources import Resources
+from consulting.core.actors import Actor, Role
+from consulting.core.money import yuan_to_fen
+from consulting.core.resources import Resources
 from services import accounts, orders, payments, posts
-from services.actors import Actor, Role
-from services.money import yuan_to_fen
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published on purpose: the mock's demo accounts
 
@@ -62,28 +58,30 @@ class Seeder:
         for demo in DEMO_ACCOUNTS:
             self.account(demo)
 
-    def post(self, buyer: str, title: str, content: str, price: str, tags: list[int]) -> int:
+    def post(self, buyer: str, title: str, details: str, price: str, tags: list[int]) -> int:
         actor = self.actors[buyer]
         return posts.publish(
             self.res,
             actor,
-            user_id=actor.account_id,
+            buyer_id=actor.account_id,
             tag_ids=tags,
             title=title,
-            content=content,
+            details=details,
             price=price,
         )
 
-    def paid_post(self, buyer: str, title: str, content: str, price: str, tags: list[int]) -> int:
-        post_id = self.post(buyer, title, content, price, tags)
+    def paid_post(self, buyer: str, title: str, details: str, price: str, tags: list[int]) -> int:
+        post_id = self.post(buyer, title, details, price, tags)
         payments.init(
             self.res,
             self.actors[buyer],
             post_id=post_id,
             out_trade_no=f"DEMO{next(self._numbers):04d}",
-            total_fee=str(yuan_to_fen(price)),
+            amount_fen=yuan_to_fen(price),
             body=title,
             spbill_create_ip="127.0.0.1",
+            attach=None,
+            device_info=None,
         )
         return post_id
 
@@ -93,7 +91,7 @@ class Seeder:
             self.res,
             self.actors[buyer],
             order_no=f"DEMO-ORDER-{next(self._numbers):04d}",
-            create_time="2017-06-25 05:17:51",
+            client_create_time="2017-06-25 05:17:51",
             price=price,
             post_id=post_id,
             consultant_id=self.actors[consultant].account_id,
@@ -144,32 +142,18 @@ SCENARIOS: dict[str, Callable[[Seeder], None]] = {
 
 
 class ScenarioStore:
-    """Loads scenarios into the mock's database, remembering the tag catalogue and the last one."""
+    """Loads scenarios into the mock's database, remembering the last one."""
 
     def __init__(self, res: Resources, scenario: str) -> None:
         self.res = res
         self.current = scenario
-        tags = _table(models.Tag)
-        with res.db.reading() as session:
-            self._catalogue = [dict(row._mapping) for row in session.execute(select(tags))]
 
     def load(self, name: str) -> None:
         if name not in SCENARIOS:
             raise KeyError(name)
-        self._wipe()
+        self.res.db.empty()
         SCENARIOS[name](Seeder(self.res))
         self.current = name
 
     def reset(self) -> None:
         self.load(self.current)
-
-    def _wipe(self) -> None:
-        with self.res.db.transaction() as session:
-            for table in reversed(SQLModel.metadata.sorted_tables):
-                session.execute(delete(table))
-            session.execute(insert(_table(models.Tag)), self._catalogue)
-
-
-def _table(model: type[SQLModel]) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table

@@ -16,14 +16,14 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
 from consulting import SPEC_PATH
-from consulting.connexion_tuning import SECURITY_MAP, App, OrjsonJsonifier
-from consulting.logs import configure_logging
-from consulting.middleware import AccessLogMiddleware, BodyLimitMiddleware, ScopeStateMiddleware
-from consulting.resources import Resources
-from consulting.responses import register_error_handlers
-from consulting.settings import Settings
-from consulting.validation import validator_map
-from consulting.web import RESOURCES_KEY
+from consulting.core.logs import configure_logging
+from consulting.core.resources import Resources
+from consulting.core.settings import Settings
+from consulting.web.connexion_tuning import SECURITY_MAP, App, OrjsonJsonifier
+from consulting.web.middleware import AccessLogMiddleware, BodyLimitMiddleware, ScopeStateMiddleware
+from consulting.web.responses import register_error_handlers
+from consulting.web.validation import validator_map
+from handlers._common import RESOURCES_KEY
 
 
 def create_app(

@@ -17,11 +17,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import Send
 
-from consulting.errors import ApiError, BodyTooLarge, ErrorCode, message_for
-from consulting.logs import request_id
-from consulting.web import envelope
+from consulting.core.envelope import envelope
+from consulting.core.errors import ApiError, BodyTooLarge, ErrorCode, message_for
+from consulting.core.logs import request_id
 
-log = logging.getLogger("consulting.errors")
+log = logging.getLogger("consulting.core.errors")
 
 # Connexion and Starlette speak HTTP statuses; each maps to the table's generic code.
 _GENERIC_CODES = {

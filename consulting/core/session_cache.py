@@ -6,7 +6,7 @@ import threading
 import time
 from datetime import datetime
 
-from services.actors import Actor
+from consulting.core.actors import Actor
 
 
 class SessionCache:

@@ -1,0 +1,61 @@
+"""Rows a client creates under a key of its own (order/add's ``order_no``, pay/init's
+``out_trade_no``): the same key with the same fields answers what the first call made, the
+same key with other fields is a conflict, and two calls at once make one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, select
+
+from consulting.core.errors import ApiError, ErrorCode
+from consulting.core.resources import Resources
+
+M = TypeVar("M", bound=SQLModel)
+
+
+@dataclass(frozen=True)
+class ClientKey(Generic[M]):
+    model: type[M]
+    column: str
+    conflict: ErrorCode
+
+    def find(self, session: Session, key: str) -> M | None:
+        query = select(self.model).where(getattr(self.model, self.column) == key)
+        return session.exec(query).first()
+
+    def existing(self, session: Session, key: str, wanted: Mapping[str, Any]) -> M | None:
+        """The row made under ``key`` if its fields are ``wanted``; None if there is none yet;
+        the conflict if there is one with other fields."""
+        found = self.find(session, key)
+        return None if found is None else self.same_or_conflict(found, wanted)
+
+    def same_or_conflict(self, row: M, wanted: Mapping[str, Any]) -> M:
+        if any(getattr(row, name) != value for name, value in wanted.items()):
+            raise ApiError(self.conflict)
+        return row
+
+
+def create_once(
+    res: Resources,
+    key: ClientKey[M],
+    value: str,
+    wanted: Mapping[str, Any],
+    create: Callable[[Session], M],
+) -> M:
+    """``create`` in a unit of work; it looks for the key itself (with :meth:`ClientKey.existing`)
+    after the locks it takes first. If a concurrent call committed the same key in between,
+    the unique constraint refuses this one and the row that won answers instead."""
+    try:
+        with res.db.unit_of_work() as session:
+            return create(session)
+    except IntegrityError:
+        with res.db.unit_of_work() as session:
+            raced = key.find(session, value)
+        if raced is None:
+            raise
+        return key.same_or_conflict(raced, wanted)
