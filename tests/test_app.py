@@ -15,8 +15,9 @@ from starlette.testclient import TestClient
 from consulting.core.database import Database, Query
 from consulting.core.resources import Resources
 from consulting.core.settings import Settings
-from consulting.web import connexion_tuning, validation
+from consulting.web import tuning
 from consulting.web.app import create_app
+from consulting.web.tuning import calls, validators
 from handlers._common import read_with
 from tests.api import Api
 
@@ -64,7 +65,7 @@ def test_validators_are_built_once_per_schema_not_per_request(api: Api) -> None:
     params = {"user_id": buyer.id, "page_size": 5}
     api.ok("POST", "/api/user/post/publish", publish, token=buyer.token)
     api.ok("GET", "/api/user/post/check", params=params, token=buyer.token)
-    built = (len(validation._form_validator), len(validation._parameter_validator))
+    built = (len(validators._form_validator), len(validators._parameter_validator))
     for _ in range(3):
         api.ok("POST", "/api/user/post/publish", publish, token=buyer.token)
         api.ok("GET", "/api/user/post/check", params=params, token=buyer.token)
@@ -76,7 +77,7 @@ def test_validators_are_built_once_per_schema_not_per_request(api: Api) -> None:
             params={**params, "page_size": 0},
             token=buyer.token,
         )
-    assert (len(validation._form_validator), len(validation._parameter_validator)) == built
+    assert (len(validators._form_validator), len(validators._parameter_validator)) == built
 
 
 def test_handlers_are_inspected_when_the_app_is_built_not_per_request(
@@ -85,13 +86,13 @@ def test_handlers_are_inspected_when_the_app_is_built_not_per_request(
     """Connexion inspects a handler's signature on every request; ``App`` does it once per
     operation while the app is built, and the arguments still follow each request."""
     inspected: list[str] = []
-    inspect = connexion_tuning.inspect_function_arguments
+    inspect = calls.inspect_function_arguments
 
     def counting(function: Any) -> Any:
         inspected.append(function.__name__)
         return inspect(function)
 
-    monkeypatch.setattr(connexion_tuning, "inspect_function_arguments", counting)
+    monkeypatch.setattr(calls, "inspect_function_arguments", counting)
     with TestClient(create_app(resources=res)) as client:
         api = Api(client, res)
         assert inspected.count("publish") == inspected.count("check") == 1
@@ -179,7 +180,7 @@ def test_an_operation_outside_what_app_serves_is_refused_when_the_app_is_built(
             }
         },
     }
-    app = connexion_tuning.App(__name__)
+    app = tuning.App(__name__)
     app.add_api(spec, resolver=Resolver(function_resolver=lambda _operation_id: answer))
     with pytest.raises(ValueError, match=refused), TestClient(app):
         pass
@@ -191,13 +192,13 @@ def test_a_gets_parameter_validator_is_built_once_and_still_refuses(
     """Connexion builds a parameter validator per request; for an operation without a body
     ``App`` builds it with the app. A form's operation still gets Connexion's own path."""
     built: list[str] = []
-    init = validation.CompiledParameterValidator.__init__
+    init = validators.CompiledParameterValidator.__init__
 
     def counting(self: Any, parameters: Any, *args: Any, **kwargs: Any) -> None:
         built.append(",".join(sorted(p["name"] for p in parameters)))
         init(self, parameters, *args, **kwargs)
 
-    monkeypatch.setattr(validation.CompiledParameterValidator, "__init__", counting)
+    monkeypatch.setattr(validators.CompiledParameterValidator, "__init__", counting)
     with TestClient(create_app(resources=res)) as client:
         api = Api(client, res)
         buyer = api.buyer()
@@ -228,7 +229,7 @@ def test_remembered_parameter_verdicts_are_the_validators_own() -> None:
     """Verdicts on scalar parameters are remembered per schema; they must stay what the
     validator says, value by value and type by type (True is not the integer 1)."""
     param = {"name": "tag_id", "in": "query", "schema": {"type": "integer", "minimum": 1}}
-    check = validation.CompiledParameterValidator.validate_parameter
+    check = validators.CompiledParameterValidator.validate_parameter
     for _ in range(2):  # the second round from memory
         assert check("query", 1, param) is None
         assert "is not of type 'integer'" in (check("query", True, param) or "")

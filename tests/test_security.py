@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from consulting.core.resources import Resources
-from consulting.spec import load_spec, operations
+from consulting.spec import inline, load_spec, operations
 from models import Order, Payment, Post, PostTag
 from tests.api import Account, Api, order_form
 
@@ -123,21 +123,17 @@ def _bounded_string_fields() -> list[tuple[str, str, str, int]]:
         )
         if not media:
             continue
-        schema = media["schema"]
-        schema = _ref(schema) if "$ref" in schema else schema
+        schema = inline(load_spec(), media["schema"])
         for name, prop in schema.get("properties", {}).items():
-            limit = prop.get("maxLength") or _ref(prop).get("maxLength")
+            limit = prop.get("maxLength") or _limit_of_parts(prop)
             if limit:
                 found.append((method, path, name, int(limit)))
     return found
 
 
-def _ref(prop: dict[str, Any]) -> dict[str, Any]:
-    spec = load_spec()
-    for ref in [prop.get("$ref")] + [part.get("$ref") for part in prop.get("allOf", [])]:
-        if ref:
-            return dict(spec["components"]["schemas"][ref.rsplit("/", 1)[-1]])
-    return {}
+def _limit_of_parts(prop: dict[str, Any]) -> int | None:
+    limits = [part["maxLength"] for part in prop.get("allOf", []) if "maxLength" in part]
+    return limits[0] if limits else None
 
 
 BOUNDED = _bounded_string_fields()

@@ -13,6 +13,8 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
+from consulting.spec import inline
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "openapi" / "consulting.yaml"
 SOURCE_PATH = ROOT / "docs" / "source" / "consulting-api-2017.txt"
@@ -27,17 +29,8 @@ def spec() -> dict[str, Any]:
 
 
 def resolve(node: Any) -> Any:
-    """``node`` with every local ``$ref`` replaced by its target (the spec has no cycles)."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            target: Any = spec()
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
-            return resolve(target)
-        return {key: resolve(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [resolve(item) for item in node]
-    return node
+    """``node`` with every local ``$ref`` replaced by its target."""
+    return inline(spec(), node)
 
 
 def operations() -> list[tuple[str, str, dict[str, Any]]]:
@@ -215,7 +208,7 @@ def test_request_example_validates(method: str, path: str, op: dict[str, Any]) -
 
 @pytest.mark.parametrize("name", ["consulting.yaml", "mock-controls.yaml"])
 def test_request_bodies_are_urlencoded_forms_only(name: str) -> None:
-    """No file uploads: consulting.web.connexion_tuning gives handlers the form that validation
+    """No file uploads: consulting.web.tuning gives handlers the form that validation
     parsed and looks for no files. A multipart body would need both changed."""
     document = yaml.safe_load((ROOT / "openapi" / name).read_text(encoding="utf-8"))
     for item in document["paths"].values():

@@ -30,8 +30,7 @@ from consulting.mock.prefer import PreferMiddleware
 from consulting.mock.scenarios import DEMO_ACCOUNTS, DEMO_PASSWORD, ScenarioStore
 from consulting.spec import load_spec
 from consulting.web.app import SWAGGER_UI, create_app, new_app, surround
-from consulting.web.connexion_tuning import SECURITY_MAP
-from consulting.web.validation import validator_map
+from consulting.web.tuning import SECURITY_MAP, validator_map
 
 CONTROLS_SPEC = SPEC_PATH.parent / "mock-controls.yaml"
 LOCALHOST_ORIGINS = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?$"

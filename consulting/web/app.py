@@ -19,10 +19,9 @@ from consulting import SPEC_PATH
 from consulting.core.logs import configure_logging
 from consulting.core.resources import Resources
 from consulting.core.settings import Settings
-from consulting.web.connexion_tuning import SECURITY_MAP, App, OrjsonJsonifier
 from consulting.web.middleware import AccessLogMiddleware, BodyLimitMiddleware, ScopeStateMiddleware
 from consulting.web.responses import register_error_handlers
-from consulting.web.validation import validator_map
+from consulting.web.tuning import SECURITY_MAP, App, OrjsonJsonifier, validator_map
 from handlers._common import RESOURCES_KEY
 
 

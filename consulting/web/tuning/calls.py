@@ -1,23 +1,17 @@
-"""Connexion, with some of the work it repeats on every request done once or done faster.
+"""Each handler called as Connexion 3.3's decorators call it, planned once when the app is built.
 
-Connexion 3.3 rebuilds per request what only depends on the operation (validators, see
-consulting/validation.py; the security hook's signature and the handler's call, here) and
-encodes JSON with the standard library. Profiled on acquire, these were most of Connexion's
-share of a small GET. Most go through hooks Connexion offers (``jsonifier``, ``security_map``,
-``validator_map``); the handler's call needs :class:`App`.
+Relies on Connexion internals: ``AsyncOperation.fn`` (overridden by :class:`_Operation`),
+``AsyncApi.make_operation``, ``connexion.context._scope``, and the parameter decorator's helpers
+(``_get_val_from_param``, ``pythonic``, ``sanitized``, ``unwrap_decorators``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import functools
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
-import orjson
-from connexion import AsyncApp
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import _scope
 from connexion.decorators.parameter import (
@@ -30,59 +24,15 @@ from connexion.decorators.parameter import (
 from connexion.decorators.response import AsyncResponseDecorator
 from connexion.frameworks.starlette import Starlette as StarletteFramework
 from connexion.jsonifier import Jsonifier
-from connexion.middleware import ConnexionMiddleware
-from connexion.middleware.request_validation import (
-    RequestValidationAPI,
-    RequestValidationMiddleware,
-    RequestValidationOperation,
-)
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
-from connexion.security import (
-    AbstractSecurityHandler,
-    ApiKeySecurityHandler,
-    BearerSecurityHandler,
-)
 from connexion.utils import inspect_function_arguments
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
-from starlette.routing import Mount
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from consulting.web.validation import FORM, RESOLVED_FORM, RESOLVED_QUERY
+from consulting.web.tuning.validators import RESOLVED_FORM, RESOLVED_QUERY
+from consulting.web.validation import FORM
 
 JSON = "application/json"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-class OrjsonJsonifier(Jsonifier):
-    """Responses encoded by orjson: an order of magnitude faster than ``json`` for a page of
-    posts, and like ``ensure_ascii=False`` it writes Chinese text as UTF-8, not escapes."""
-
-    def dumps(self, data: Any, **_kwargs: Any) -> str:
-        return orjson.dumps(data, default=_json_default).decode() + "\n"
-
-
-class _SignatureOnce:
-    """Security handlers that inspect the hook's signature once, not on every request."""
-
-    _accepts_kwarg = staticmethod(functools.cache(AbstractSecurityHandler._accepts_kwarg))
-
-
-class CookieSecurityHandler(_SignatureOnce, ApiKeySecurityHandler):
-    pass
-
-
-class TokenSecurityHandler(_SignatureOnce, BearerSecurityHandler):
-    pass
-
-
-SECURITY_MAP = {"apiKey": CookieSecurityHandler, "bearer": TokenSecurityHandler}
 
 
 class _Call:
@@ -120,7 +70,7 @@ class _Call:
 
         self._function = function
         self._sanitize = sanitize
-        self._uri_parser = _uri_parser(operation)
+        self._uri_parser = uri_parser(operation)
         self._is_async = asyncio.iscoroutinefunction(function)
         self._path = {
             param["name"]: param for param in operation.parameters if param["in"] == "path"
@@ -176,7 +126,7 @@ class _Call:
         ]
         if unsupported:
             raise ValueError(
-                f"{operation.operation_id}: consulting.web.connexion_tuning serves query and path "
+                f"{operation.operation_id}: consulting.web.tuning serves query and path "
                 f"parameters and urlencoded forms only, not {', '.join(unsupported)}"
             )
 
@@ -252,7 +202,7 @@ class _Call:
         return self._responses.build_framework_response(result)
 
 
-def _uri_parser(operation: AbstractOperation) -> Any:
+def uri_parser(operation: AbstractOperation) -> Any:
     """The operation's URI parser, as Connexion builds one per request."""
     return operation.uri_parser_class(operation.parameters, operation.body_definition())
 
@@ -269,7 +219,7 @@ class _Operation(AsyncOperation):
         return self._call
 
 
-class _Api(AsyncApi):
+class TunedApi(AsyncApi):
     def make_operation(self, operation: AbstractOperation) -> AsyncOperation:
         call = _Call(operation, operation.function, self.jsonifier, self.pythonic_params)
         return _Operation(
@@ -279,104 +229,3 @@ class _Api(AsyncApi):
             operation_id=operation.operation_id,
             pythonic_params=self.pythonic_params,
         )
-
-
-class _ParametersOnlyValidation(RequestValidationOperation):
-    """Request validation of one operation, its parameter validator built once when the
-    operation has no body to validate.
-
-    Connexion builds a URI parser and a parameter validator for every request, then looks
-    for the body's media type even when the operation declares no body (every GET here). For
-    such an operation only the parameters are validated: by a validator built once (it keeps
-    nothing between requests). Operations with a body go through Connexion's own code.
-    """
-
-    def __init__(self, next_app: ASGIApp, *, operation: AbstractOperation, **kwargs: Any):
-        super().__init__(next_app, operation=operation, **kwargs)
-        self._parameters = None
-        if not operation.request_body:
-            self._parameters = self._validator_map["parameter"](
-                operation.parameters,
-                uri_parser=_uri_parser(operation),
-                strict_validation=self.strict_validation,
-                security_query_params=self.security_query_params,
-            )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._parameters is None:
-            await super().__call__(scope, receive, send)
-            return
-        self._parameters.validate(scope)
-        await self.next_app(scope, receive, send)
-
-
-class _ValidationApi(RequestValidationAPI):
-    def make_operation(self, operation: AbstractOperation) -> RequestValidationOperation:
-        return _ParametersOnlyValidation(
-            self.next_app,
-            operation=operation,
-            strict_validation=self.strict_validation,
-            validator_map=self.validator_map,
-        )
-
-
-class _RequestValidation(RequestValidationMiddleware):
-    api_cls = _ValidationApi
-
-
-class _SwaggerUI(SwaggerUIMiddleware):
-    """Connexion's Swagger UI, stepped over by requests for paths it does not serve.
-
-    Connexion runs every request through the UI's router (a mount per API, four routes each)
-    before it reaches the API's own router. The paths the UI serves are known once its APIs
-    are added: any other request goes straight on, as the router's default would send it.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        super().__init__(app)
-        self._exact: set[str] = set()
-        self._prefixes: tuple[str, ...] = ()
-
-    def add_api(self, specification: Any, base_path: str | None = None, **kwargs: Any) -> None:
-        super().add_api(specification, base_path=base_path, **kwargs)
-        exact, prefixes = set(self._exact), list(self._prefixes)
-        for mount in self.router.routes:
-            for route in getattr(mount, "routes", []):
-                path = getattr(mount, "path", "") + route.path
-                if isinstance(route, Mount):
-                    prefixes.append(path)  # also matches the path itself, with a slash
-                else:
-                    exact.add(path.rstrip("/"))
-        self._exact, self._prefixes = exact, tuple(prefixes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path, root = scope.get("path", ""), scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]  # the path as routers see it
-        if scope["type"] == "http" and not (
-            path.rstrip("/") in self._exact or path.startswith(self._prefixes)
-        ):
-            await self.app(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
-
-
-MIDDLEWARES = tuple(
-    {RequestValidationMiddleware: _RequestValidation, SwaggerUIMiddleware: _SwaggerUI}.get(
-        middleware, middleware
-    )
-    for middleware in ConnexionMiddleware.default_middlewares
-)
-
-
-class App(AsyncApp):
-    """Connexion's ``AsyncApp``, its handlers called through a :class:`_Call` each.
-
-    The routing app builds its APIs when the middleware stack is built (first request or
-    lifespan start), from its ``api_cls``; setting it here, before then, is enough.
-    """
-
-    def __init__(self, import_name: str, **kwargs: Any) -> None:
-        # a list of its own: add_middleware inserts into the list it was given
-        super().__init__(import_name, middlewares=list(MIDDLEWARES), **kwargs)
-        self._middleware_app.api_cls = _Api
