@@ -18,8 +18,8 @@ SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 def shanghai(moment: datetime) -> str:
     """A database time (aware, UTC) as Shanghai wall-clock text, "YYYY-MM-DD HH:MM:SS".
 
-    ``isoformat`` cut after the seconds rather than ``strftime``: the same text at half the
-    cost, and a page of posts formats twenty of these.
+    ``isoformat`` cut after the seconds rather than ``strftime``: the same text for less
+    work, and a page of posts formats many of these.
     """
     return moment.astimezone(SHANGHAI).isoformat(" ", "seconds")[:19]
 
@@ -28,8 +28,8 @@ def shanghai(moment: datetime) -> str:
 def stored_shanghai(value: datetime | str) -> str:
     """A time column as the driver returns it (:func:`driver_time`) as Shanghai text.
 
-    Remembered: lists format the same stored times on every read (a page of acquire, twenty),
-    and a lookup costs a tenth of the conversion. Stored times never change meaning, so the
-    cache can only be cold, never wrong; 16,384 entries are a few MB at most.
+    Remembered: lists format the same stored times on every read, and a lookup is much
+    cheaper than the conversion. Stored times never change meaning, so the cache can only be
+    cold, never wrong; its entries are small.
     """
     return shanghai(driver_time(value))

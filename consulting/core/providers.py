@@ -48,16 +48,16 @@ class PaymentProviderError(Exception):
 
 
 class PaymentProvider(Protocol):
-    def create_prepay(self, out_trade_no: str, total_fee: int, body: str) -> str: ...
+    def create_prepay(self, out_trade_no: str, amount_fen: int, body: str) -> str: ...
 
-    def refund(self, out_trade_no: str, total_fee: int) -> str: ...
+    def refund(self, out_trade_no: str, amount_fen: int) -> str: ...
 
 
 class FakePaymentProvider:
     """Issues prepay ids and refunds locally; confirmation comes through the notify callback."""
 
-    def create_prepay(self, out_trade_no: str, total_fee: int, body: str) -> str:
+    def create_prepay(self, out_trade_no: str, amount_fen: int, body: str) -> str:
         return f"wx{secrets.token_hex(14)}"
 
-    def refund(self, out_trade_no: str, total_fee: int) -> str:
+    def refund(self, out_trade_no: str, amount_fen: int) -> str:
         return f"rf{secrets.token_hex(14)}"

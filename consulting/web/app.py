@@ -40,8 +40,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         # Sync handlers and session lookups run in AnyIO's thread pool. Its default of 40
-        # threads only adds contention for the GIL when the work is CPU-bound (measured with
-        # bench/run.py); a smaller pool, sized by a setting, serves more requests per second.
+        # threads only adds contention for the GIL when the work is CPU-bound; a smaller pool,
+        # sized by a setting, serves more requests per second (bench/README.md).
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         yield
         resources.db.dispose()

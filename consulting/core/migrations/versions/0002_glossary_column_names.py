@@ -11,7 +11,6 @@ Create Date: 2026-12-01 20:00:00.000000
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
@@ -19,13 +18,15 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# (table, old name, new name, type): MySQL/MariaDB rename with CHANGE COLUMN, which needs the type.
+# (table, old name, new name). RENAME COLUMN in place on all three databases (SQLite 3.25+,
+# MariaDB 10.5+): no table is copied, so foreign keys that point at it stay satisfied, and
+# SQLite updates the indexes that name the column.
 RENAMES = [
-    ("posts", "user_id", "buyer_id", sa.Integer()),
-    ("posts", "content", "details", sa.String(length=5000)),
-    ("orders", "user_id", "buyer_id", sa.Integer()),
-    ("payments", "user_id", "buyer_id", sa.Integer()),
-    ("payments", "total_fee", "amount_fen", sa.BigInteger()),
+    ("posts", "user_id", "buyer_id"),
+    ("posts", "content", "details"),
+    ("orders", "user_id", "buyer_id"),
+    ("payments", "user_id", "buyer_id"),
+    ("payments", "total_fee", "amount_fen"),
 ]
 
 
@@ -38,12 +39,9 @@ INDEXES = [
 
 
 def _rename_columns(reverse: bool) -> None:
-    for table, old, new, kind in RENAMES:
+    for table, old, new in RENAMES:
         source, target = (new, old) if reverse else (old, new)
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.alter_column(
-                source, new_column_name=target, existing_type=kind, existing_nullable=False
-            )
+        op.execute(f"ALTER TABLE {table} RENAME COLUMN {source} TO {target}")
 
 
 def _rename_indexes(reverse: bool) -> None:
@@ -66,7 +64,7 @@ def _rename_foreign_key_indexes(reverse: bool) -> None:
     created, named after the column: it follows the column's new name."""
     if op.get_bind().dialect.name not in ("mysql", "mariadb"):
         return
-    for table, old, new, _ in RENAMES:
+    for table, old, new in RENAMES:
         source, target = (new, old) if reverse else (old, new)
         found = op.get_bind().exec_driver_sql(
             f"SHOW INDEX FROM {table} WHERE Key_name = %s", (source,)
