@@ -36,6 +36,7 @@ from schemathesis import AuthContext, BaseSchema, Case, HookContext, Response
 from contract_tests.contract import FORM, contract_of
 
 ROLES = ("user", "consultant")
+ANY_ROLE = "any"  # x-role of an operation that takes either kind of session
 TOKEN_HEADER = "x-session-token"
 
 # The contract's account operations, per role. Logout is the one operation that revokes the
@@ -195,6 +196,8 @@ def session_key(case: Case, context: AuthContext) -> str:
     role = contract_of(operation.schema.raw_schema).rules(operation.method, operation.path).role
     if role is None:
         return ""
+    if role == ANY_ROLE:  # either kind of session will do: the buyer's
+        role = ROLES[0]
     return f"{role}:revocable" if operation.label in REVOKING else role
 
 

@@ -50,3 +50,21 @@ def accept(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
 def finish(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
     orders.finish(resources(), actor(token_info), body["order_id"])
     return ok()
+
+
+async def list_own(
+    token_info: dict[str, Any], status: str | None = None, page: int = 1, page_size: int = 20
+) -> Reply:
+    found = await read(
+        orders.list_own, actor(token_info), status=status, page=Page(page, page_size)
+    )
+    return ok(found)
+
+
+async def list_held(token_info: dict[str, Any], page: int = 1, page_size: int = 20) -> Reply:
+    return ok(await read(orders.list_held, actor(token_info), page=Page(page, page_size)))
+
+
+def release(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+    orders.release(resources(), actor(token_info), body["post_id"])
+    return ok()

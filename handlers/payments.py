@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers._common import Reply, actor, ok, resources
+from handlers._common import Reply, actor, ok, read, resources
 from services import payments
 
 
@@ -27,3 +27,7 @@ def notify(body: dict[str, Any]) -> Reply:
     # Signed as sent: every field is text on the wire, and the signature is over that text.
     payments.notify(resources(), {key: str(value) for key, value in body.items()})
     return ok()
+
+
+async def query(token_info: dict[str, Any], out_trade_no: str) -> Reply:
+    return ok(await read(payments.query, actor(token_info), out_trade_no))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers._common import Reply, actor, ok, one_id_of, read, resources
-from services import posts
+from services import payments, posts
 from services.paging import Page
 
 
@@ -56,3 +56,13 @@ async def acquire(
 ) -> Reply:
     found = await read(posts.acquire, actor(token_info), tag_id=tag_id, page=Page(page, page_size))
     return ok(found)
+
+
+async def detail(token_info: dict[str, Any], post_id: int) -> Reply:
+    return ok(await read(posts.detail, actor(token_info), post_id))
+
+
+def refund(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+    # The money goes back through the payment provider: a payment's rule (services.payments).
+    payments.refund(resources(), actor(token_info), body["post_id"])
+    return ok()

@@ -34,6 +34,8 @@ class Payment(SQLModel, table=True):
     status: str = Field(default=PaymentStatus.PENDING, max_length=16)
     transaction_id: str | None = Field(default=None, max_length=32)
     refund_id: str | None = Field(default=None, max_length=64)
+    # A payment still pending then has failed (the state machine's expire); None: never expires.
+    expires_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

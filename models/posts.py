@@ -30,6 +30,9 @@ class Post(SQLModel, table=True):
     price_fen: int = fen_field()
     status: str = Field(default=PostStatus.OPEN, max_length=16)
     consultant_id: int | None = Field(default=None, foreign_key="consultants.id")
+    # While a consultant holds the post and its buyer has not recorded the order: when it goes
+    # back to the others by itself (the state machine's hold_expired). None otherwise.
+    held_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     deleted_at: datetime | None = None

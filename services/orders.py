@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy import Integer, bindparam
+from sqlalchemy import Integer, and_, bindparam, literal_column
 from sqlmodel import Session, select
 
 from consulting.core.actors import Actor, Role
-from consulting.core.clock import stored_shanghai, utcnow
+from consulting.core.clock import deadline, stored_shanghai, utcnow
 from consulting.core.database import Query
 from consulting.core.errors import ApiError, ErrorCode
 from consulting.core.money import fen_to_yuan, yuan_to_fen
@@ -24,14 +24,18 @@ from services.idempotency import ClientKey, create_once
 from services.locking import for_update
 from services.paging import Page
 from services.payments import refund_paid
-from services.posts import lock_post, state_of
+from services.posts import facts_of, let_go, lock_post, state_of, tag_ids_column, tag_list
 from services.transitions import ORDER, POST
 
 ORDER_NO = ClientKey(Order, "order_no", ErrorCode.ORDER_NO_CONFLICT)
 
 
 def accept(res: Resources, actor: Actor, post_id: int) -> int:
-    """The consultant takes a paid (or free) post; of several at once, exactly one wins."""
+    """The consultant takes a paid (or free) post; of several at once, exactly one wins.
+
+    The consultant holds it until the buyer records the order; without one by the deadline
+    (``taken_release_seconds``) it goes back to the others by itself.
+    """
     consultant = actor.require(Role.CONSULTANT)
     with res.db.unit_of_work() as session:
         post = lock_post(session, post_id)
@@ -39,9 +43,21 @@ def accept(res: Resources, actor: Actor, post_id: int) -> int:
             if post.consultant_id == consultant and post.status == PostStatus.TAKEN:
                 return post_id  # a retry of our own accept
             raise ApiError(ErrorCode.POST_ALREADY_TAKEN)
-        post.status = POST.next(state_of(post), "accept", free=post.price_fen == 0)
-        post.consultant_id, post.updated_at = consultant, utcnow()
+        now = utcnow()
+        post.status = POST.next(state_of(post), "accept", **facts_of(post))
+        post.consultant_id, post.updated_at = consultant, now
+        post.held_until = deadline(res.settings.taken_release_seconds, now)
         return post_id
+
+
+def release(res: Resources, actor: Actor, post_id: int) -> None:
+    """The consultant gives back a post they hold and have no order for (2.2, inferred)."""
+    consultant = actor.require(Role.CONSULTANT)
+    with res.db.unit_of_work() as session:
+        post = lock_post(session, post_id)
+        if post.status != PostStatus.TAKEN or post.consultant_id != consultant:
+            raise ApiError(ErrorCode.POST_NOT_FOUND)  # not theirs, or let go already
+        let_go(post, "release", utcnow())
 
 
 def add(
@@ -78,8 +94,9 @@ def add(
             raise ApiError(ErrorCode.INVALID_STATE, "post is not taken by this consultant")
         if price_fen != post.price_fen:
             raise ApiError(ErrorCode.INVALID_STATE, "price differs from the post's price")
-        if _live_order_of(session, post_id) is not None:
+        if post.held_until is None or _live_order_of(session, post_id) is not None:
             raise ApiError(ErrorCode.INVALID_STATE, "post already has an order")
+        post.held_until = None  # the order holds it now: no deadline
         order = Order(
             order_no=order_no,
             client_create_time=client_create_time,
@@ -103,12 +120,9 @@ def cancel(res: Resources, actor: Actor, order_id: int) -> None:
     buyer = actor.require(Role.BUYER)
     with res.db.unit_of_work() as session:
         order, post = _lock_order(session, order_id, buyer=buyer)
-        order_state = ORDER.next(order.status, "cancel")
-        post_state = POST.next(state_of(post), "order_cancelled")
+        _move(order, post, "cancel", "order_cancelled")
+        post.consultant_id = None
         refund_paid(session, res, post.id or 0)
-        now = utcnow()
-        order.status, order.updated_at = order_state, now
-        post.status, post.consultant_id, post.updated_at = post_state, None, now
 
 
 def delete(res: Resources, actor: Actor, order_id: int) -> None:
@@ -125,18 +139,29 @@ def finish(res: Resources, actor: Actor, order_id: int) -> None:
     consultant = actor.require(Role.CONSULTANT)
     with res.db.unit_of_work() as session:
         order, post = _lock_order(session, order_id, consultant=consultant)
-        order_state = ORDER.next(order.status, "finish")
-        post_state = POST.next(state_of(post), "order_finished")
-        now = utcnow()
-        order.status, order.updated_at = order_state, now
-        post.status, post.updated_at = post_state, now
+        _move(order, post, "finish", "order_finished")
 
 
-class AssignedOrderRow(NamedTuple):
+def _move(order: Order, post: Post, order_event: str, post_event: str) -> None:
+    """An order's event and what it does to its post, both checked before either changes."""
+    order_state = ORDER.next(order.status, order_event)
+    post_state = POST.next(state_of(post), post_event, **facts_of(post))
+    now = utcnow()
+    order.status, order.updated_at = order_state, now
+    post.status, post.updated_at = post_state, now
+
+
+# ------------------------------------------------------------------------------- the lists
+ORDERS = Order.__table__  # type: ignore[attr-defined]
+POSTS = Post.__table__  # type: ignore[attr-defined]
+
+
+class OrderRow(NamedTuple):
     order_id: int
     order_no: str
     post_id: int
     buyer_id: int
+    consultant_id: int
     title: str
     price_fen: int
     status: str
@@ -144,17 +169,14 @@ class AssignedOrderRow(NamedTuple):
     updated_at: datetime | str
 
 
-ORDERS = Order.__table__  # type: ignore[attr-defined]
-POSTS = Post.__table__  # type: ignore[attr-defined]
-
-
-def _assigned_page(*conditions: Any) -> Query[AssignedOrderRow]:
+def _orders_page(*conditions: Any) -> Query[OrderRow]:
     return Query(
         sa.select(
             ORDERS.c.id.label("order_id"),
             ORDERS.c.order_no,
             ORDERS.c.post_id,
             ORDERS.c.buyer_id,
+            ORDERS.c.consultant_id,
             POSTS.c.title,
             ORDERS.c.price_fen,
             ORDERS.c.status,
@@ -162,28 +184,39 @@ def _assigned_page(*conditions: Any) -> Query[AssignedOrderRow]:
             ORDERS.c.updated_at,
         )
         .join_from(ORDERS, POSTS, POSTS.c.id == ORDERS.c.post_id)
-        .where(ORDERS.c.consultant_id == bindparam("consultant"), *conditions)
+        .where(*conditions)
         .order_by(ORDERS.c.id.desc())
         .offset(bindparam("offset", type_=Integer))
         .limit(bindparam("limit", type_=Integer)),
-        AssignedOrderRow,
+        OrderRow,
     )
 
 
-_ASSIGNED = _assigned_page()
-_ASSIGNED_IN_STATUS = _assigned_page(ORDERS.c.status == bindparam("status"))
+_IN_STATUS = ORDERS.c.status == bindparam("status")
+_ASSIGNED = ORDERS.c.consultant_id == bindparam("account")
+_OWN = and_(ORDERS.c.buyer_id == bindparam("account"), ORDERS.c.deleted_by_buyer_at.is_(None))
+_PAGES = {
+    (Role.CONSULTANT, False): _orders_page(_ASSIGNED),
+    (Role.CONSULTANT, True): _orders_page(_ASSIGNED, _IN_STATUS),
+    (Role.BUYER, False): _orders_page(_OWN),
+    (Role.BUYER, True): _orders_page(_OWN, _IN_STATUS),
+}
+
+
+def _orders(
+    res: Resources, role: Role, account: int, status: str | None, page: Page
+) -> list[OrderRow]:
+    params: dict[str, Any] = {"account": account, **page.bounds}
+    if status is not None:
+        params["status"] = status
+    return res.db.read(_PAGES[role, status is not None], params)
 
 
 def list_assigned(
     res: Resources, actor: Actor, *, status: str | None, page: Page
 ) -> list[dict[str, Any]]:
-    """The consultant's orders, newest first, optionally of one status."""
+    """The consultant's orders, newest first, optionally of one status (2.2)."""
     consultant = actor.require(Role.CONSULTANT)
-    params: dict[str, Any] = {"consultant": consultant, **page.bounds}
-    if status is None:
-        rows = res.db.read(_ASSIGNED, params)
-    else:
-        rows = res.db.read(_ASSIGNED_IN_STATUS, {**params, "status": status})
     return [
         {
             "order_id": row.order_id,
@@ -195,6 +228,81 @@ def list_assigned(
             "status": row.status,
             "create_time": stored_shanghai(row.created_at),
             "update_time": stored_shanghai(row.updated_at),
+        }
+        for row in _orders(res, Role.CONSULTANT, consultant, status, page)
+    ]
+
+
+def list_own(
+    res: Resources, actor: Actor, *, status: str | None, page: Page
+) -> list[dict[str, Any]]:
+    """The buyer's orders, newest first, optionally of one status; the deleted ones hidden."""
+    buyer = actor.require(Role.BUYER)
+    return [
+        {
+            "order_id": row.order_id,
+            "order_no": row.order_no,
+            "post_id": row.post_id,
+            "consultant_id": row.consultant_id,
+            "title": row.title,
+            "price": fen_to_yuan(row.price_fen),
+            "status": row.status,
+            "create_time": stored_shanghai(row.created_at),
+            "update_time": stored_shanghai(row.updated_at),
+        }
+        for row in _orders(res, Role.BUYER, buyer, status, page)
+    ]
+
+
+class HeldPostRow(NamedTuple):
+    post_id: int
+    buyer_id: int
+    title: str
+    details: str
+    price_fen: int
+    created_at: datetime | str
+    held_until: datetime | str
+    tag_ids: str | None
+
+
+_HELD = Query(
+    sa.select(
+        POSTS.c.id.label("post_id"),
+        POSTS.c.buyer_id,
+        POSTS.c.title,
+        POSTS.c.details,
+        POSTS.c.price_fen,
+        POSTS.c.created_at,
+        POSTS.c.held_until,
+        tag_ids_column(),
+    )
+    .where(
+        POSTS.c.consultant_id == bindparam("consultant"),
+        POSTS.c.status == literal_column(f"'{PostStatus.TAKEN.value}'"),
+        POSTS.c.held_until > bindparam("now", type_=POSTS.c.held_until.type),
+    )
+    .order_by(POSTS.c.held_until.desc(), POSTS.c.id.desc())
+    .offset(bindparam("offset", type_=Integer))
+    .limit(bindparam("limit", type_=Integer)),
+    HeldPostRow,
+)
+
+
+def list_held(res: Resources, actor: Actor, *, page: Page) -> list[dict[str, Any]]:
+    """The posts this consultant holds whose buyer has not recorded an order yet, newest
+    accept first (2.2, inferred); a hold past its deadline is not theirs any more."""
+    consultant = actor.require(Role.CONSULTANT)
+    rows = res.db.read(_HELD, {"consultant": consultant, "now": utcnow(), **page.bounds})
+    return [
+        {
+            "post_id": row.post_id,
+            "user_id": row.buyer_id,
+            "tag_id": tag_list(row.tag_ids),
+            "title": row.title,
+            "summary": row.details,
+            "price": fen_to_yuan(row.price_fen),
+            "create_time": stored_shanghai(row.created_at),
+            "release_time": stored_shanghai(row.held_until),
         }
         for row in rows
     ]

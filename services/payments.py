@@ -10,18 +10,23 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NamedTuple
 
+import sqlalchemy as sa
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from consulting.core.actors import Actor, Role
-from consulting.core.clock import utcnow
+from consulting.core.clock import deadline, stored_shanghai, utcnow
+from consulting.core.database import Query, driver_time
 from consulting.core.errors import ApiError, ErrorCode
 from consulting.core.providers import PaymentProviderError
 from consulting.core.resources import Resources
 from models import LedgerEntry, Payment, PaymentStatus, Post
 from services.idempotency import ClientKey, create_once
 from services.locking import for_update
-from services.posts import lock_post, state_of
+from services.posts import facts_of, lock_post, state_of
 from services.transitions import PAYMENT, POST
 
 OUT_TRADE_NO = ClientKey(Payment, "out_trade_no", ErrorCode.TRADE_NO_CONFLICT)
@@ -70,6 +75,7 @@ def init(
             spbill_create_ip=spbill_create_ip,
             prepay_id=prepay_id,
             status=PAYMENT.initial,
+            expires_at=deadline(res.settings.payment_expiry_seconds, utcnow()),
             buyer_id=buyer,
             post_id=post_id,
             amount_fen=amount_fen,
@@ -84,7 +90,11 @@ def init(
 
 
 def notify(res: Resources, fields: Mapping[str, str]) -> None:
-    """The provider confirms (SUCCESS) or fails (FAIL) a payment; replays change nothing."""
+    """The provider confirms (SUCCESS) or fails (FAIL) a payment; replays change nothing.
+
+    A SUCCESS for a payment that had expired means the money moved after all: it is recorded
+    and given back at once, so that no money is kept for a payment the buyer was told failed.
+    """
     expected = sign(fields, res.settings.payment_notify_key.get_secret_value())
     if not hmac.compare_digest(expected, fields.get("sign", "")):
         raise ApiError(ErrorCode.INVALID_SIGNATURE)
@@ -96,20 +106,97 @@ def notify(res: Resources, fields: Mapping[str, str]) -> None:
         payment = session.exec(for_update(select(Payment).where(Payment.id == found.id))).one()
         if int(fields["total_fee"]) != payment.amount_fen:
             raise ApiError(ErrorCode.AMOUNT_MISMATCH)
+        now = utcnow()
+        expired = _expired(payment, now)
+        if expired and payment.status == PaymentStatus.PENDING:
+            payment.status, payment.updated_at = (
+                PAYMENT.next(payment.status, "expire", expired=True),
+                now,
+            )
         if fields["result_code"] == "SUCCESS":
             if payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
                 return  # the provider retries: already confirmed
-            _confirm(session, res, payment, post, fields["transaction_id"])
+            _confirm(session, res, payment, post, fields["transaction_id"], expired=expired)
         elif payment.status != PaymentStatus.FAILED:  # a retried FAIL changes nothing
-            payment.status, payment.updated_at = PAYMENT.next(payment.status, "fail"), utcnow()
+            payment.status, payment.updated_at = PAYMENT.next(payment.status, "fail"), now
 
 
-def refund_paid(session: Session, res: Resources, post_id: int) -> None:
-    """Refund the post's confirmed payment, if it has one (order cancel)."""
+def refund(res: Resources, actor: Actor, post_id: int) -> None:
+    """The buyer takes back the payment of a paid post that nobody holds; the post opens again."""
+    buyer = actor.require(Role.BUYER)
+    with res.db.unit_of_work() as session:
+        post = lock_post(session, post_id, buyer)
+        post.status = POST.next(state_of(post), "refund", **facts_of(post))
+        post.updated_at = utcnow()
+        if not refund_paid(session, res, post_id):
+            raise RuntimeError(f"post {post_id} is paid but has no paid payment")
+
+
+def refund_paid(session: Session, res: Resources, post_id: int) -> bool:
+    """Refund the post's confirmed payment, if it has one (order cancel, post refund)."""
     paid = select(Payment).where(Payment.post_id == post_id, Payment.status == PaymentStatus.PAID)
     payment = session.exec(for_update(paid)).first()
     if payment is not None:
         _refund(session, res, payment)
+    return payment is not None
+
+
+class PaymentRow(NamedTuple):
+    out_trade_no: str
+    post_id: int
+    status: str
+    amount_fen: int
+    transaction_id: str | None
+    created_at: datetime | str
+    updated_at: datetime | str
+    expires_at: datetime | str | None
+
+
+PAYMENTS = Payment.__table__  # type: ignore[attr-defined]
+_OWN_PAYMENT = Query(
+    sa.select(
+        PAYMENTS.c.out_trade_no,
+        PAYMENTS.c.post_id,
+        PAYMENTS.c.status,
+        PAYMENTS.c.amount_fen,
+        PAYMENTS.c.transaction_id,
+        PAYMENTS.c.created_at,
+        PAYMENTS.c.updated_at,
+        PAYMENTS.c.expires_at,
+    ).where(
+        PAYMENTS.c.buyer_id == bindparam("buyer"),
+        PAYMENTS.c.out_trade_no == bindparam("out_trade_no"),
+    ),
+    PaymentRow,
+)
+
+
+def query(res: Resources, actor: Actor, out_trade_no: str) -> list[dict[str, Any]]:
+    """One of the buyer's payments, as the provider's order query reports one."""
+    buyer = actor.require(Role.BUYER)
+    found = res.db.read(_OWN_PAYMENT, {"buyer": buyer, "out_trade_no": out_trade_no})
+    if not found:
+        raise ApiError(ErrorCode.PAYMENT_NOT_FOUND)
+    row = found[0]
+    expires = None if row.expires_at is None else driver_time(row.expires_at)
+    status = row.status
+    if status == PaymentStatus.PENDING and expires is not None and expires <= utcnow():
+        status = PAYMENT.next(status, "expire", expired=True)
+    return [
+        {
+            "out_trade_no": row.out_trade_no,
+            "post_id": row.post_id,
+            "status": status,
+            "total_fee": str(row.amount_fen),
+            "transaction_id": row.transaction_id,
+            "create_time": stored_shanghai(row.created_at),
+            "update_time": stored_shanghai(row.updated_at),
+        }
+    ]
+
+
+def _expired(payment: Payment, now: datetime) -> bool:
+    return payment.expires_at is not None and payment.expires_at <= now
 
 
 def sign(fields: Mapping[str, str], key: str) -> str:
@@ -120,11 +207,20 @@ def sign(fields: Mapping[str, str], key: str) -> str:
 
 
 def _confirm(
-    session: Session, res: Resources, payment: Payment, post: Post, transaction_id: str
+    session: Session,
+    res: Resources,
+    payment: Payment,
+    post: Post,
+    transaction_id: str,
+    *,
+    expired: bool = False,
 ) -> None:
+    """The money moved: recorded in the ledger; the post becomes paid, or the money goes back
+    when the payment had expired, another payment won, or the post was deleted."""
     assert payment.id is not None
     now = utcnow()
-    payment.status = PAYMENT.next(payment.status, "confirm")
+    target = PAYMENT.next(payment.status, "confirm", expired=expired)
+    payment.status = PaymentStatus.PAID  # the money is ours for now; refunded below if not
     payment.transaction_id, payment.updated_at = transaction_id, now
     session.add(
         LedgerEntry(
@@ -134,10 +230,9 @@ def _confirm(
             reference=transaction_id,
         )
     )
-    if state_of(post) == "open":
+    if target == PaymentStatus.PAID and state_of(post) == "open":
         post.status, post.updated_at = POST.next("open", "payment_confirmed"), now
     else:
-        # Paid twice (another payment won) or paid for a deleted post: give the money back.
         _refund(session, res, payment)
 
 

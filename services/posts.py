@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy import Integer, String, bindparam, cast, func, literal_column, or_
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, literal_column, null, or_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
@@ -21,7 +21,7 @@ from consulting.core.database import Query
 from consulting.core.errors import ApiError, ErrorCode
 from consulting.core.money import fen_to_yuan, yuan_to_fen
 from consulting.core.resources import Resources
-from models import Post, PostStatus, PostTag, Tag
+from models import Order, OrderStatus, Post, PostStatus, PostTag, Tag
 from services.locking import for_update
 from services.paging import Page
 from services.transitions import POST
@@ -29,6 +29,7 @@ from services.transitions import POST
 POSTS = Post.__table__  # type: ignore[attr-defined]
 POST_TAGS = PostTag.__table__  # type: ignore[attr-defined]
 TAGS = Tag.__table__  # type: ignore[attr-defined]
+ORDERS = Order.__table__  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------------- publish
@@ -179,16 +180,62 @@ def state_of(post: Post) -> str:
     return "deleted" if post.deleted_at is not None else post.status
 
 
+def facts_of(post: Post) -> dict[str, bool]:
+    """What the post's transitions may ask of it (``when`` in x-state-machines)."""
+    free = post.price_fen == 0
+    held = post.status == PostStatus.TAKEN and post.held_until is not None
+    return {"free": free, "priced": not free, "held": held}
+
+
 def lock_post(
     session: Session, post_id: int, buyer: int | None = None, *, include_deleted: bool = False
 ) -> Post:
-    """The post, locked for this unit of work; deleted or another buyer's post is 'not found'."""
+    """The post, locked for this unit of work; deleted or another buyer's post is 'not found'.
+
+    A hold whose deadline has passed is let go first (``hold_expired``), so that every write
+    sees the post as every read already does (see :func:`effective_status`).
+    """
     post = session.exec(for_update(select(Post).where(Post.id == post_id))).first()
     if post is None or (buyer is not None and post.buyer_id != buyer):
         raise ApiError(ErrorCode.POST_NOT_FOUND)
     if post.deleted_at is not None and not include_deleted:
         raise ApiError(ErrorCode.POST_NOT_FOUND)
+    now = utcnow()
+    if post.held_until is not None and post.held_until <= now:
+        let_go(post, "hold_expired", now)
     return post
+
+
+def let_go(post: Post, event: str, now: datetime) -> None:
+    """``release`` or ``hold_expired``: the consultant's hold ends; the post is not theirs now."""
+    post.status = POST.next(state_of(post), event, **facts_of(post))
+    post.consultant_id, post.held_until, post.updated_at = None, None, now
+
+
+def _hold_is_over() -> Any:
+    """SQL: the post is held and its deadline (``:now``) has passed: released for every read."""
+    return and_(
+        POSTS.c.status == literal_column(f"'{PostStatus.TAKEN.value}'"),
+        POSTS.c.held_until <= bindparam("now", type_=POSTS.c.held_until.type),
+    )
+
+
+def effective_status() -> Any:
+    """SQL: the post's status as the state machine has it at ``:now`` (a hold past its deadline
+    has gone back: to ``paid``, or ``open`` when free), for reads that do not lock the row."""
+    released = case(
+        (POSTS.c.price_fen == literal_column("0"), literal_column(f"'{PostStatus.OPEN.value}'")),
+        else_=literal_column(f"'{PostStatus.PAID.value}'"),
+    )
+    return case((_hold_is_over(), released), else_=POSTS.c.status).label("status")
+
+
+def effective_consultant() -> Any:
+    return case((_hold_is_over(), null()), else_=POSTS.c.consultant_id).label("consultant_id")
+
+
+def effective_hold() -> Any:
+    return case((_hold_is_over(), null()), else_=POSTS.c.held_until).label("held_until")
 
 
 # ------------------------------------------------------------------------------- the lists
@@ -201,6 +248,7 @@ class OwnPostRow(NamedTuple):
     price_fen: int
     status: str
     consultant_id: int | None
+    order_id: int | None
     tag_ids: str | None
 
 
@@ -215,11 +263,26 @@ class OpenPostRow(NamedTuple):
     tag_ids: str | None
 
 
+class PostRow(NamedTuple):
+    post_id: int
+    buyer_id: int
+    title: str
+    details: str
+    created_at: datetime | str
+    updated_at: datetime | str
+    price_fen: int
+    status: str
+    consultant_id: int | None
+    held_until: datetime | str | None
+    order_id: int | None
+    tag_ids: str | None
+
+
 class TagRow(NamedTuple):
     tag_id: int
 
 
-def _tag_ids_column() -> Any:
+def tag_ids_column() -> Any:
     """Each post's tags as one text column, in the same query: a page is one round trip."""
     own = POST_TAGS.alias("own_tags")  # not the outer join's post_tags (acquire)
     # The separator as SQL text, not a string: a string is bound anew on every execution.
@@ -230,6 +293,20 @@ def _tag_ids_column() -> Any:
         .correlate(POSTS)
         .scalar_subquery()
         .label("tag_ids")
+    )
+
+
+def _live_order_column() -> Any:
+    """The post's order that is not cancelled (in progress or finished), if it has one."""
+    return (
+        sa.select(func.max(ORDERS.c.id))  # a post has at most one
+        .where(
+            ORDERS.c.post_id == POSTS.c.id,
+            ORDERS.c.status != literal_column(f"'{OrderStatus.CANCELLED.value}'"),
+        )
+        .correlate(POSTS)
+        .scalar_subquery()
+        .label("order_id")
     )
 
 
@@ -246,9 +323,10 @@ _OWN_PAGE = Query(
             POSTS.c.created_at,
             POSTS.c.updated_at,
             POSTS.c.price_fen,
-            POSTS.c.status,
-            POSTS.c.consultant_id,
-            _tag_ids_column(),
+            effective_status(),
+            effective_consultant(),
+            _live_order_column(),
+            tag_ids_column(),
         )
         .where(POSTS.c.buyer_id == bindparam("buyer"), POSTS.c.deleted_at.is_(None))
         .order_by(POSTS.c.id.desc())
@@ -266,13 +344,16 @@ _OPEN_PAGE = Query(
             POSTS.c.details,
             POSTS.c.created_at,
             POSTS.c.price_fen,
-            POSTS.c.status,
-            _tag_ids_column(),
+            effective_status(),
+            tag_ids_column(),
         )
         .join_from(POSTS, POST_TAGS, POST_TAGS.c.post_id == POSTS.c.id)
         .where(
             POST_TAGS.c.tag_id == bindparam("tag_id"),
-            or_(*(POSTS.c.status == literal_column(f"'{status}'") for status in LISTED_OPEN)),
+            or_(
+                *(POSTS.c.status == literal_column(f"'{status}'") for status in LISTED_OPEN),
+                _hold_is_over(),
+            ),
             POSTS.c.deleted_at.is_(None),
         )
         # post_tags.post_id, not posts.id: the same value, but this way SQLite walks the
@@ -282,16 +363,34 @@ _OPEN_PAGE = Query(
     ),
     OpenPostRow,
 )
+_ONE = Query(
+    sa.select(
+        POSTS.c.id.label("post_id"),
+        POSTS.c.buyer_id,
+        POSTS.c.title,
+        POSTS.c.details,
+        POSTS.c.created_at,
+        POSTS.c.updated_at,
+        POSTS.c.price_fen,
+        effective_status(),
+        effective_consultant(),
+        effective_hold(),
+        _live_order_column(),
+        tag_ids_column(),
+    ).where(POSTS.c.id == bindparam("post_id"), POSTS.c.deleted_at.is_(None)),
+    PostRow,
+)
 _TAG = Query(sa.select(TAGS.c.id.label("tag_id")).where(TAGS.c.id == bindparam("tag_id")), TagRow)
 
 
 def check(res: Resources, actor: Actor, *, buyer_id: int, page: Page) -> list[dict[str, Any]]:
     """The buyer's own live posts, newest first (1.2.4)."""
     buyer = actor.require_self(Role.BUYER, buyer_id)
+    rows = res.db.read(_OWN_PAGE, {"buyer": buyer, "now": utcnow(), **page.bounds})
     return [
         {
             "post_id": row.post_id,
-            "tag_id": _tag_list(row.tag_ids),
+            "tag_id": tag_list(row.tag_ids),
             "title": row.title,
             "summary": row.details,
             "create_time": stored_shanghai(row.created_at),
@@ -299,15 +398,16 @@ def check(res: Resources, actor: Actor, *, buyer_id: int, page: Page) -> list[di
             "price": fen_to_yuan(row.price_fen),
             "status": row.status,
             "consultant_id": row.consultant_id,
+            "order_id": row.order_id,
         }
-        for row in res.db.read(_OWN_PAGE, {"buyer": buyer, **page.bounds})
+        for row in rows
     ]
 
 
 def acquire(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> list[dict[str, Any]]:
     """Posts a consultant may take under one tag, newest first (1.2.5): open or paid, live."""
     actor.require(Role.CONSULTANT)
-    rows = res.db.read(_OPEN_PAGE, {"tag_id": tag_id, **page.bounds})
+    rows = res.db.read(_OPEN_PAGE, {"tag_id": tag_id, "now": utcnow(), **page.bounds})
     # An empty page is the only case where the tag itself may not exist: look only then.
     if not rows and not res.db.read(_TAG, {"tag_id": tag_id}):
         raise ApiError(ErrorCode.TAG_NOT_FOUND)
@@ -315,7 +415,7 @@ def acquire(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> list[di
         {
             "post_id": row.post_id,
             "user_id": row.buyer_id,
-            "tag_id": _tag_list(row.tag_ids),
+            "tag_id": tag_list(row.tag_ids),
             "title": row.title,
             "summary": row.details,
             "create_time": stored_shanghai(row.created_at),
@@ -326,7 +426,44 @@ def acquire(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> list[di
     ]
 
 
-def _tag_list(joined: str | None) -> list[int]:
+def detail(res: Resources, actor: Actor, post_id: int) -> list[dict[str, Any]]:
+    """One post, for its buyer, for any consultant while anyone may take it, and for the
+    consultant who holds or finished it; anyone else is told there is no such post."""
+    found = res.db.read(_ONE, {"post_id": post_id, "now": utcnow()})
+    row = found[0] if found else None
+    if row is None or not _may_read(actor, row):
+        raise ApiError(ErrorCode.POST_NOT_FOUND)
+    party = actor.account_id == (row.buyer_id if actor.role is Role.BUYER else row.consultant_id)
+    return [
+        {
+            "post_id": row.post_id,
+            "user_id": row.buyer_id,
+            "tag_id": tag_list(row.tag_ids),
+            "title": row.title,
+            "summary": row.details,
+            "create_time": stored_shanghai(row.created_at),
+            "update_time": stored_shanghai(row.updated_at),
+            "price": fen_to_yuan(row.price_fen),
+            "status": row.status,
+            "consultant_id": row.consultant_id,
+            "order_id": row.order_id if party else None,
+            "release_time": None if row.held_until is None else stored_shanghai(row.held_until),
+        }
+    ]
+
+
+def _may_read(actor: Actor, row: PostRow) -> bool:
+    if actor.role is Role.BUYER:
+        return row.buyer_id == actor.account_id
+    if row.status in LISTED_OPEN:
+        return True
+    return row.consultant_id == actor.account_id and row.status in (
+        PostStatus.TAKEN,
+        PostStatus.FINISHED,
+    )
+
+
+def tag_list(joined: str | None) -> list[int]:
     if not joined:
         return []
     if "," not in joined:  # most posts have one tag

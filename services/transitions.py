@@ -23,14 +23,17 @@ class Transition:
     event: str
     target: str
     by: str
-    # A fact the transition needs, named in the table (``free``: the post's price is 0).
-    when: str | None = None
+    # Facts the transition needs, named in the table (``free``: the post's price is 0).
+    when: frozenset[str] = frozenset()
 
 
 class StateMachine:
-    def __init__(self, name: str, initial: str, transitions: Sequence[Transition]) -> None:
+    def __init__(
+        self, name: str, initial: str, end: Sequence[str], transitions: Sequence[Transition]
+    ) -> None:
         self.name = name
         self.initial = initial
+        self.end = frozenset(end)
         self.transitions = tuple(transitions)
         self._by_key: dict[tuple[str, str], list[Transition]] = {}
         for transition in self.transitions:
@@ -44,11 +47,11 @@ class StateMachine:
                 event=row["event"],
                 target=row["to"],
                 by=row["by"],
-                when=row.get("when"),
+                when=frozenset(row.get("when", ())),
             )
             for row in table["transitions"]
         ]
-        return cls(name, table["initial"], rows)
+        return cls(name, table["initial"], table["end"], rows)
 
     @property
     def states(self) -> frozenset[str]:
@@ -59,11 +62,17 @@ class StateMachine:
     def events(self) -> frozenset[str]:
         return frozenset(t.event for t in self.transitions)
 
+    def allows(self, state: str, event: str, **facts: bool) -> bool:
+        return any(
+            all(facts.get(fact, False) for fact in transition.when)
+            for transition in self._by_key.get((state, event), ())
+        )
+
     def next(self, state: str, event: str, **facts: bool) -> str:
         """Where ``event`` leads from ``state``, given the ``facts`` the table may ask for;
         409 (40900) when the table has no such transition."""
         for transition in self._by_key.get((state, event), ()):
-            if transition.when is None or facts.get(transition.when, False):
+            if all(facts.get(fact, False) for fact in transition.when):
                 return transition.target
         raise ApiError(ErrorCode.INVALID_STATE, f"{self.name} is {state}: cannot {event}")
 

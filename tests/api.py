@@ -174,3 +174,26 @@ class Api:
         self.pay(buyer, post_id)
         self.accept(consultant, post_id)
         return buyer, consultant, post_id, self.add_order(buyer, post_id, consultant)
+
+
+def assert_ledger_balances(res: Resources) -> None:
+    """For every post, money paid minus money refunded is exactly one price while the post is
+    paid, taken or finished, and nothing otherwise: never both refunded and kept."""
+    from sqlmodel import select
+
+    from models import LedgerEntry, Payment, Post
+
+    with res.db.unit_of_work() as session:
+        posts = session.exec(select(Post)).all()
+        entries = session.exec(
+            select(Payment.post_id, LedgerEntry.kind, LedgerEntry.amount_fen).join(
+                LedgerEntry, LedgerEntry.payment_id == Payment.id
+            )
+        ).all()
+    held: dict[int, int] = {}
+    for post_id, kind, amount in entries:
+        held[post_id] = held.get(post_id, 0) + (amount if kind == "paid" else -amount)
+    for post in posts:
+        keeps_money = post.deleted_at is None and post.status in ("paid", "taken", "finished")
+        expected = post.price_fen if keeps_money else 0
+        assert held.get(post.id or 0, 0) == expected, (post, held.get(post.id or 0, 0))

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from consulting import PROJECT_ROOT
 from consulting.core.resources import Resources
+from consulting.spec import state_machines
 from consulting.web.app import create_app
 from tests.api import Api
 
@@ -67,3 +68,30 @@ def test_the_walk_of_a_publish_names_every_file_it_runs_through(res: Resources) 
     assert "services/posts.py" in ran and "handlers/posts.py" in ran
     unnamed = sorted(path for path in ran if path not in _named(_publish_walk()))
     assert unnamed == [], "files a publish runs through that the walk does not name"
+
+
+DECISIONS = PROJECT_ROOT / "docs" / "decisions.md"
+
+
+def _documented_machine(text: str, name: str) -> list[tuple[str, ...]]:
+    """The rows of the table under ``### name`` in docs/decisions.md."""
+    start = text.index(f"\n### {name}\n")
+    rows = []
+    for line in text[start:].splitlines()[2:]:
+        if line.startswith("### ") or line.startswith("## "):
+            break
+        if line.startswith("| ") and not line.startswith("| from") and "---" not in line:
+            rows.append(tuple(cell.strip() for cell in line.strip("|").split("|")))
+    return rows
+
+
+def test_the_decisions_show_the_state_machines_the_services_use() -> None:
+    text = DECISIONS.read_text(encoding="utf-8")
+    for name, machine in state_machines().items():
+        expected = [
+            (t["from"], t["event"], t["by"], ", ".join(t.get("when", [])), t["to"])
+            for t in machine["transitions"]
+        ]
+        assert _documented_machine(text, name) == expected, name
+        born = f"Born `{machine['initial']}`"
+        assert born in text[text.index(f"\n### {name}\n") :].split("\n### ")[1], name

@@ -9,16 +9,19 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlmodel import col, select
 
 from consulting.core.actors import Actor, Role
+from consulting.core.clock import utcnow
 from consulting.core.errors import ApiError, ErrorCode
 from consulting.core.resources import Resources
 from models import LedgerEntry, Order, Payment, Post, PostTag
 from services import orders, payments, posts
-from tests.api import Api, order_form
+from tests.api import Api, assert_ledger_balances, order_form
 
 RACERS = 20
 T = TypeVar("T")
@@ -142,3 +145,108 @@ def test_concurrent_registrations_of_one_username_make_one_account(
     created = [r for r in results if isinstance(r, int)]
     refused = Counter(r.code for r in results if isinstance(r, ApiError))
     assert len(created) == 1 and refused == {ErrorCode.USERNAME_TAKEN: RACERS - 1}
+
+
+# ---------------------------------------------------------------- the lifecycle's races (issue 13)
+ROUNDS = 3
+HALF = RACERS // 2
+
+
+def _held(api: Api) -> tuple[Any, Any, int]:
+    """A buyer, a consultant and a paid post the consultant holds without an order."""
+    buyer, post_id = paid_post(api)
+    consultant = api.consultant()
+    api.accept(consultant, post_id)
+    return buyer, consultant, post_id
+
+
+def _post(res: Resources, post_id: int) -> Post:
+    with res.db.unit_of_work() as session:
+        post = session.get(Post, post_id)
+    assert post is not None
+    return post
+
+
+def _refused(results: list[Any]) -> set[int]:
+    return {r.code for r in results if isinstance(r, ApiError)}
+
+
+def test_release_against_order_add_exactly_one_wins(api: Api, res: Resources) -> None:
+    for n in range(ROUNDS):
+        buyer, consultant, post_id = _held(api)
+        form = order_form(f"RR-{n}", post_id, consultant.id)
+        fields = {"client_create_time": form.pop("create_time"), **form}
+        release = partial(orders.release, res, actor(Role.CONSULTANT, consultant.id), post_id)
+        add = partial(orders.add, res, actor(Role.BUYER, buyer.id), **fields)
+        results = race([release, add] * HALF)
+        added = {r for r in results if isinstance(r, int)}
+        released = [r for r in results if r is None]
+        post = _post(res, post_id)
+        if added:  # the order won: every release was refused, one order exists
+            assert not released and len(added) == 1 and post.status == "taken"
+        else:  # the release won, once; every order/add was refused
+            assert len(released) == 1 and post.status == "paid" and post.consultant_id is None
+        assert _refused(results) <= {40401, 40900}
+    assert_ledger_balances(res)
+
+
+def test_release_against_the_deadline_releases_once(api: Api, res: Resources) -> None:
+    _, consultant, post_id = _held(api)
+    with res.db.unit_of_work() as session:  # the deadline passes: no write has let it go yet
+        post = session.get(Post, post_id)
+        assert post is not None and post.held_until is not None
+        post.held_until = utcnow() - timedelta(seconds=1)
+    others = [api.consultant() for _ in range(HALF)]
+    release = partial(orders.release, res, actor(Role.CONSULTANT, consultant.id), post_id)
+    accepts = [partial(orders.accept, res, actor(Role.CONSULTANT, c.id), post_id) for c in others]
+    results = race([release] * HALF + accepts)
+    assert results.count(post_id) == 1  # it went back once, and one other consultant took it
+    assert _refused(results) <= {40401, 40902}
+    post = _post(res, post_id)
+    assert post.status == "taken" and post.consultant_id in {c.id for c in others}
+    assert_ledger_balances(res)
+
+
+def test_refund_against_accept_exactly_one_wins(api: Api, res: Resources) -> None:
+    for _ in range(ROUNDS):
+        buyer, post_id = paid_post(api)
+        consultants = [api.consultant() for _ in range(HALF)]
+        refund = partial(payments.refund, res, actor(Role.BUYER, buyer.id), post_id)
+        accepts = [
+            partial(orders.accept, res, actor(Role.CONSULTANT, c.id), post_id) for c in consultants
+        ]
+        results = race([refund] * HALF + accepts)
+        refunds = [r for r in results[:HALF] if r is None]
+        accepted = [r for r in results[HALF:] if r == post_id]
+        assert len(refunds) + len(accepted) == 1, results
+        assert _post(res, post_id).status == ("open" if refunds else "taken")
+        assert_ledger_balances(res)
+
+
+def test_refund_against_a_late_notify_moves_money_once(api: Api, res: Resources) -> None:
+    """The post is paid by one payment while a second one's SUCCESS arrives as the buyer asks for
+    the refund: whichever wins, no money is both refunded and kept."""
+    for _ in range(ROUNDS):
+        buyer = api.buyer()
+        post_id = api.publish(buyer)
+        first, second = api.pay_init(buyer, post_id, 10000), api.pay_init(buyer, post_id, 10000)
+        api.ok("POST", "/api/pay/notify", api.notify_fields(first, 10000))
+        notify = partial(payments.notify, res, api.notify_fields(second, 10000))
+        refund = partial(payments.refund, res, actor(Role.BUYER, buyer.id), post_id)
+        results = race([notify] * HALF + [refund] * HALF)
+        assert results[:HALF] == [None] * HALF  # every notify answered 0
+        assert None in results[HALF:] and _refused(results[HALF:]) <= {40900}
+        assert_ledger_balances(res)
+
+
+def test_finish_against_cancel_exactly_one_wins(api: Api, res: Resources) -> None:
+    for _ in range(ROUNDS):
+        buyer, consultant, post_id, order_id = api.in_progress_order()
+        finish = partial(orders.finish, res, actor(Role.CONSULTANT, consultant.id), order_id)
+        cancel = partial(orders.cancel, res, actor(Role.BUYER, buyer.id), order_id)
+        results = race([finish, cancel] * HALF)
+        won = [i for i, r in enumerate(results) if r is None]
+        assert len(won) == 1, results
+        assert _post(res, post_id).status == ("finished" if won[0] % 2 == 0 else "open")
+        assert _refused(results) == {40900}
+        assert_ledger_balances(res)

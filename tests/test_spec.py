@@ -64,7 +64,8 @@ def check_schema(schema: dict[str, Any], instance: Any) -> None:
 
 
 def error_table() -> dict[int, dict[str, Any]]:
-    return spec()["x-error-codes"]
+    """The table by integer code (its YAML keys are strings: Spectral wants string keys)."""
+    return {int(code): entry for code, entry in spec()["x-error-codes"].items()}
 
 
 # ------------------------------------------------------------------------------------- the source

@@ -9,10 +9,19 @@ from datetime import datetime, timedelta, timezone
 from consulting.core.database import driver_time
 from models._common import utcnow
 
-__all__ = ["SHANGHAI", "shanghai", "stored_shanghai", "utcnow"]
+__all__ = ["SHANGHAI", "deadline", "shanghai", "stored_shanghai", "utcnow"]
 
 # China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database.
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def deadline(seconds: int, now: datetime) -> datetime:
+    """``seconds`` after ``now``, rounded up to a whole second: MariaDB's DATETIME keeps no
+    fraction, and a deadline stored a fraction early would pass before its time."""
+    moment = now + timedelta(seconds=seconds)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment
 
 
 def shanghai(moment: datetime) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import delete, event, insert, select
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
@@ -77,18 +77,41 @@ class Query(Generic[RowT]):
         fields = tuple(getattr(row, "_fields", ()))
         if labels != fields:
             raise TypeError(f"{row.__name__} has fields {fields}, the query selects {labels}")
+        anonymous = [bind.key for bind in statement.compile().binds.values() if bind.unique]
+        if anonymous:  # read() binds by name only: a literal must be SQL text or a named bind
+            raise TypeError(f"the query for {row.__name__} binds values by no name: {anonymous}")
         self.statement = statement
         self.row: Callable[..., RowT] = row
-        self._sql: dict[str, tuple[str, Sequence[str] | None]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def sql(self, dialect: Dialect) -> tuple[str, Sequence[str] | None]:
-        """The SQL for ``dialect`` and the parameter names in the driver's order (None: named)."""
-        found = self._sql.get(dialect.name)
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
             names = list(compiled.positiontup or []) if compiled.positional else None
-            found = self._sql[dialect.name] = (str(compiled), names)
+            # What SQLAlchemy would do to each value before the driver sees it (a time as
+            # SQLite's text, say); most hot reads bind none that need it.
+            processors = {
+                name: process
+                for name, process in compiled._bind_processors.items()
+                if callable(process)  # a sequence only for tuples of values (IN): none here
+            }
+            found = self._compiled[dialect.name] = _Compiled(str(compiled), names, processors)
         return found
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    names: Sequence[str] | None  # the parameters in the driver's order; None: by name
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        if self.processors:
+            processed = {n: p(params[n]) for n, p in self.processors.items() if n in params}
+            params = {**params, **processed}
+        if self.names is not None:
+            return tuple(params[name] for name in self.names)
+        return dict(params)
 
 
 class Database:
@@ -155,9 +178,8 @@ class Database:
         snapshot pinned between reads. Errors are raised as SQLAlchemy's either way, so the
         envelope's handlers treat them alike.
         """
-        sql, names = query.sql(self.engine.dialect)
-        values = params or {}
-        args = tuple(values[name] for name in names) if names is not None else dict(values)
+        compiled = query.compiled(self.engine.dialect)
+        sql, args = compiled.sql, compiled.arguments(params or {})
         reader = self._reader() if self.reads_inline else None
         if reader is not None:
             dbapi = reader.connection.dbapi_connection

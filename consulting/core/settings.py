@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     sms_max_attempts: int = 5
     sms_resend_interval_seconds: int = 60
 
+    # A post taken by a consultant goes back to the others if its buyer records no order in time.
+    taken_release_seconds: int = Field(default=48 * 3600, ge=1)
+    # A payment the provider has neither confirmed nor failed by then has failed (WeChat Pay's
+    # own expiry of an unpaid order is two hours).
+    payment_expiry_seconds: int = Field(default=2 * 3600, ge=1)
+
     login_max_failures: int = 5
     login_failure_window_seconds: int = 15 * 60
     login_max_failures_per_address: int = 50

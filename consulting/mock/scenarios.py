@@ -123,14 +123,19 @@ def _consultant_with_orders(seed: Seeder) -> None:
 
 
 def _demo(seed: Seeder) -> None:
-    """A little of everything: open, paid, taken and finished posts, orders in each state."""
+    """A little of everything: posts in every state, orders in every state, a post a consultant
+    holds with no order yet, a paid post nobody took."""
     _consultant_with_orders(seed)
     seed.post(
         "alice", "留学文书修改", "需要一位顾问帮忙修改个人陈述，约1500字。", "199.00", [3, 11]
     )
     seed.paid_post("alice", "个税汇算清缴", "第一次自己做个税汇算，想请人指导。", "88.00", [2])
+    cancelled = seed.paid_post("alice", "商标注册", "想注册一个商标，需要流程建议。", "260.00", [1])
+    orders.cancel(seed.res, seed.actors["alice"], seed.order("alice", "dave", cancelled, "260.00"))
     seed.post("bob", "职业规划", "工作三年，想转行做产品经理。", "120.50", [6])
     seed.post("bob", "免费问答：签证材料", "旅游签证需要准备哪些材料？", "0", [4])
+    held = seed.paid_post("bob", "出国体检", "出国留学体检需要注意什么？", "50.00", [3, 9])
+    orders.accept(seed.res, seed.actors["dave"], held)  # dave holds it; bob has no order yet
 
 
 SCENARIOS: dict[str, Callable[[Seeder], None]] = {
