@@ -46,6 +46,11 @@ def chromium(
     options.binary_location = str(CHROMIUM)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_script_timeout(20)
+    # --window-size is the window's: grow it by the browser's own bars, so the page gets the size.
+    bars = driver.execute_script(
+        "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]"
+    )
+    driver.set_window_size(width + bars[0], height + bars[1])
     try:
         yield driver
     finally:

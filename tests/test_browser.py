@@ -9,7 +9,10 @@ publishes, lists its post, logs out and is refused after, keeping only the sessi
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,3 +112,73 @@ def test_the_static_mock_logs_in_and_out_with_the_cookie(
     steps = story(browser, f"http://{page_host}:{page_port}/", f"http://{mock_host}:{static_mock}")
     assert statuses(steps) == [200, 200, 200, 200, 401], json.dumps(steps, ensure_ascii=False)
     assert steps["check"]["body"]["content"], "the documented example of the list"
+
+
+# Swagger UI on the mock, at a laptop's size ------------------------------------------------------
+
+
+def test_swagger_uis_first_screen_shows_the_operations(
+    browser: Any, stateful_mock: int, tmp_path: Path
+) -> None:
+    """At 1400x900 the operations come first; the contract's rules are in the tags' text."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"http://127.0.0.1:{stateful_mock}/ui/")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"))
+    height = browser.execute_script("return window.innerHeight")
+    bottoms = browser.execute_script(
+        "return [...document.querySelectorAll('.opblock')]"
+        ".map(e => e.getBoundingClientRect().bottom)"
+    )
+    visible = [bottom for bottom in bottoms if bottom <= height]
+    shot = tmp_path / "ui-1400x900.png"
+    browser.save_screenshot(str(shot))
+    if os.environ.get("CONSULTING_SCREENSHOTS"):
+        shutil.copy(shot, Path(os.environ["CONSULTING_SCREENSHOTS"]) / shot.name)
+    assert len(visible) >= 3, f"{len(visible)} operations on the first screen (of {height}px)"
+
+
+def test_swagger_ui_try_it_out_logs_in(browser: Any, stateful_mock: int) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    browser.get(f"http://127.0.0.1:{stateful_mock}/ui/")
+    # Swagger UI's ids keep the backslashes it puts before the dots of the operationId.
+    operation = wait.until(
+        lambda d: d.find_element(By.XPATH, r"//*[@id='operations-user-handlers\.users\.login']")
+    )
+    browser.execute_script("arguments[0].scrollIntoView()", operation)
+    operation.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+    wait.until(lambda _: operation.find_element(By.CSS_SELECTOR, "button.try-out__btn")).click()
+    username, password = wait.until(lambda _: operation.find_elements(By.CSS_SELECTOR, "input"))[:2]
+    username.send_keys("alice")
+    password.send_keys(DEMO_PASSWORD)
+    operation.find_element(By.CSS_SELECTOR, "button.execute").click()
+    shown = wait.until(
+        lambda _: (
+            operation.find_element(
+                By.CSS_SELECTOR, ".live-responses-table .response-col_description pre"
+            ).text
+        )
+    )
+    assert '"code": 0' in shown, shown
+    status = operation.find_element(
+        By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status"
+    )
+    assert status.text.strip() == "200"
+    links = operation.find_element(By.CSS_SELECTOR, ".responses-inner").text
+    assert "Passes body `user_id` = `content[0]` of this response" in links or (
+        "Passes body user_id = content[0] of this response" in links
+    ), links
+
+
+def test_the_cookie_works_where_third_party_cookies_are_blocked(
+    page_port: int, stateful_mock: int
+) -> None:
+    """Chromium with third-party cookies blocked (its setting, and incognito's default): the
+    cookie is Partitioned, so the page on localhost still keeps it for 127.0.0.1."""
+    with chromium(prefs={"profile.cookie_controls_mode": 1}) as strict:
+        steps = story(strict, f"http://localhost:{page_port}/", f"http://127.0.0.1:{stateful_mock}")
+    assert statuses(steps) == [200, 200, 200, 200, 401], json.dumps(steps, ensure_ascii=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -385,70 +384,6 @@ def test_serve_does_not_answer_mock_controls(res: Resources) -> None:
         ]:
             response = client.request(method, path)
             assert response.status_code == 404 and response.json()["code"] == 40400
-
-
-# A real browser: Swagger UI's "Try it out" against the running mock ------------------------------
-
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-@pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="Debian's chromium and chromium-driver are not installed",
-)
-def test_swagger_ui_try_it_out_logs_in(mock_url: str) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    options = webdriver.ChromeOptions()
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,2000",
-    ):
-        options.add_argument(flag)
-    options.binary_location = str(CHROMIUM)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        wait = WebDriverWait(driver, 30)
-        driver.get(f"{mock_url}/ui/")
-        # Swagger UI's ids keep the backslashes it puts before the dots of the operationId.
-        operation = wait.until(
-            lambda d: d.find_element(By.XPATH, r"//*[@id='operations-user-handlers\.users\.login']")
-        )
-        driver.execute_script("arguments[0].scrollIntoView()", operation)
-        operation.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
-        wait.until(lambda _: operation.find_element(By.CSS_SELECTOR, "button.try-out__btn")).click()
-        username, password = wait.until(
-            lambda _: operation.find_elements(By.CSS_SELECTOR, "input")
-        )[:2]
-        username.send_keys("alice")
-        password.send_keys(DEMO_PASSWORD)
-        operation.find_element(By.CSS_SELECTOR, "button.execute").click()
-        shown = wait.until(
-            lambda _: (
-                operation.find_element(
-                    By.CSS_SELECTOR, ".live-responses-table .response-col_description pre"
-                ).text
-            )
-        )
-        assert '"code": 0' in shown, shown
-        status = operation.find_element(
-            By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status"
-        )
-        assert status.text.strip() == "200"
-    finally:
-        driver.quit()
 
 
 # Stopping: Ctrl-C and SIGTERM remove the throw-away database and exit 0 --------------------------
