@@ -197,6 +197,7 @@ def test_prefer_code_answers_that_statuss_documented_example(mock_client: TestCl
     assert named.status_code == 409 and named.json()["code"] == 40903
     undocumented = mock_client.post("/api/user/order/add", **_prefer(order, "code=418"))
     assert undocumented.status_code == 400 and "418" in undocumented.json()["msg"]
+    assert "preference-applied" not in undocumented.headers
 
 
 def _prefer(request: dict[str, Any], prefer: str) -> dict[str, Any]:

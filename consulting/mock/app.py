@@ -116,7 +116,10 @@ class ExampleResolver(MockResolver):
 
     def resolve(self, operation: Any) -> Resolution:
         operation_id = self.resolve_operation_id(operation)
-        status, body, headers = self.answers.answer(operation_id)
+        found = self.answers.answer(operation_id)
+        if found is None:  # no 2xx example: Connexion's mock makes one from the schema
+            return super().resolve(operation)
+        status, body, headers = found
 
         async def answer(*_args: Any, **_kwargs: Any) -> tuple[Any, int, dict[str, str]]:
             return body, status, headers

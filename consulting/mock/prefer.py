@@ -32,9 +32,11 @@ class DocumentedAnswers:
         self.spec = load_spec()
         self.operations = {op["operationId"]: op for _, _, op in operations()}
 
-    def answer(self, operation_id: str, code: str | None = None, name: str | None = None) -> Answer:
+    def answer(
+        self, operation_id: str, code: str | None = None, name: str | None = None
+    ) -> Answer | None:
         """The example for status ``code`` (named ``name``), the example ``name`` of any status,
-        or, with neither, the first example of the lowest 2xx status; 400 if none is documented.
+        or, with neither, the first example of the lowest 2xx status; None if none is documented.
         """
         responses = self.operations[operation_id]["responses"]
         if code is not None:
@@ -50,9 +52,7 @@ class DocumentedAnswers:
                 return int(status), next(iter(examples.values())), self._headers(response)
             if name is not None and name in examples:
                 return int(status), examples[name], self._headers(response)
-        wanted = f"example {name!r}" if name else f"status {code}"
-        msg = f"{message_for(ErrorCode.INVALID_PARAMETER)}: Prefer: no documented {wanted}"
-        return 400, envelope(ErrorCode.INVALID_PARAMETER, msg), {}
+        return None
 
     def _examples(self, response: Any) -> dict[str, Any]:
         """A response's examples by name (a lone ``example`` is named "example")."""
@@ -117,9 +117,14 @@ class PreferExampleMiddleware:
         if self.check_roles and not _right_role(operation, extensions):
             await self.app(scope, receive, send)  # the operation's own 403
             return
-        status, body, headers = self.answers.answer(
-            operation_id, prefer.get("code"), prefer.get("example")
-        )
+        code, name = prefer.get("code"), prefer.get("example")
+        found = self.answers.answer(operation_id, code, name)
+        if found is None:
+            wanted = f"example {name!r}" if name else f"status {code}"
+            msg = f"{message_for(ErrorCode.INVALID_PARAMETER)}: Prefer: no documented {wanted}"
+            await send_json(send, 400, envelope(ErrorCode.INVALID_PARAMETER, msg))
+            return
+        status, body, headers = found
         sent = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         await send_json(send, status, body, [*sent, (b"preference-applied", b"true")])
 
