@@ -4,3 +4,4 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = PROJECT_ROOT / "openapi" / "consulting.yaml"
+DEFAULT_DATABASE = PROJECT_ROOT / "var" / "consulting.db"  # the SQLite file, unless DATABASE_URL

@@ -1,19 +1,34 @@
-"""``consulting``: serve the API, migrate its database, check its contract, manage tags."""
+"""consulting: serve the API, run the mock, migrate the database, check the contract, manage tags.
+
+Only typer is imported here: each command imports what it needs when it runs, so that
+``--help`` and the light commands start fast.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from types import ModuleType
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from consulting import SPEC_PATH
-from consulting.core.resources import Resources
-from consulting.core.settings import Settings
+from consulting import DEFAULT_DATABASE, SPEC_PATH
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from consulting.core.resources import Resources
+    from consulting.core.settings import Settings
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,  # plain help: flags as flags, and no rich to import
+    pretty_exceptions_enable=False,
+    help=__doc__.split("\n\n", 1)[0],
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
 tags_app = typer.Typer(no_args_is_help=True, help="The tag catalogue.")
 app.add_typer(db_app, name="db")
@@ -23,23 +38,61 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        help="SQLAlchemy URL (default: $DATABASE_URL or ./var/consulting.db).",
+        help="SQLAlchemy URL: sqlite:///PATH, postgresql+psycopg://… or mysql+pymysql://…",
+        show_default=f"$DATABASE_URL, else {DEFAULT_DATABASE}",
     ),
 ]
+Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to bind.")]
 
 
 def _settings(database_url: str | None = None) -> Settings:
+    from consulting.core.settings import load_settings
+
     if database_url:
         # Exported, so that uvicorn's worker processes build the same settings.
         os.environ["DATABASE_URL"] = database_url
-    return Settings()
+    return load_settings()
+
+
+def _migrate_or_refuse(settings: Settings, migrate: bool) -> None:
+    """SQLite (or --migrate) is brought up to date; another database must be already."""
+    from consulting.core.database import create_db_engine, reaching
+    from consulting.core.migrate import pending, upgrade
+
+    engine = create_db_engine(settings.database_url)
+    try:
+        with reaching(settings.database_url):
+            if settings.is_sqlite or migrate:
+                upgrade(engine)
+            elif pending(engine):
+                typer.echo(
+                    "The database schema is not up to date. Run `consulting db upgrade` "
+                    "(or start with --migrate) before serving.",
+                    err=True,
+                )
+                raise typer.Exit(code=2)
+    finally:
+        engine.dispose()
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
-    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes.")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to bind.", show_default="$CONSULTING_HOST, else 127.0.0.1"),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="Port to bind.", show_default="$CONSULTING_PORT, else 8000"
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="uvicorn worker processes.", show_default="$CONSULTING_WORKERS, else 1"
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
     migrate: Annotated[
         bool,
@@ -49,23 +102,8 @@ def serve(
     """Run the API with uvicorn; SQLite migrates on start, other databases need --migrate."""
     import uvicorn
 
-    from consulting.core.database import create_db_engine
-    from consulting.core.migrate import pending, upgrade
-
     settings = _settings(database_url)
-    engine = create_db_engine(settings.database_url)
-    try:
-        if settings.is_sqlite or migrate:
-            upgrade(engine)
-        elif pending(engine):
-            typer.echo(
-                "The database schema is not up to date. Run `consulting db upgrade` "
-                "(or start with --migrate) before serving.",
-                err=True,
-            )
-            raise typer.Exit(code=2)
-    finally:
-        engine.dispose()
+    _migrate_or_refuse(settings, migrate)
     uvicorn.run(
         "consulting.web.app:create_app_from_env",
         factory=True,
@@ -81,30 +119,27 @@ def serve(
 @app.command()
 def mock(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind.")] = 4010,
+    port: Port = 4010,
     scenario: Annotated[
         str, typer.Option(help="empty | demo | buyer-with-paid-post | consultant-with-orders")
     ] = "demo",
-    delay: Annotated[int, typer.Option(help="Latency added to every response, in ms.")] = 0,
+    delay: Annotated[
+        int, typer.Option(min=0, max=60_000, help="Latency added to every response, in ms.")
+    ] = 0,
     static: Annotated[
         bool, typer.Option("--static", help="Documented examples only, no database.")
     ] = False,
 ) -> None:
     """Run the mock for frontend teams: seeded and stateful (or --static), throw-away data."""
-    import uvicorn
-
-    from consulting.core.logs import configure_logging
-    from consulting.mock.app import MockOptions, banner, create_mock_app
+    from consulting.mock.app import MockOptions
     from consulting.mock.scenarios import SCENARIOS
+    from consulting.mock.server import run_mock
 
     if scenario not in SCENARIOS:
         typer.echo(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}", err=True)
         raise typer.Exit(code=2)
     options = MockOptions(scenario=scenario, delay_ms=delay, static=static)
-    configure_logging("INFO")
-    app = create_mock_app(options)
-    typer.echo(banner(options, host, port))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    run_mock(options, host, port, typer.echo)
 
 
 @db_app.command("upgrade")
@@ -113,11 +148,13 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply migrations up to REVISION."""
-    from consulting.core.database import create_db_engine
+    from consulting.core.database import create_db_engine, reaching
     from consulting.core.migrate import upgrade
 
-    engine = create_db_engine(_settings(database_url).database_url)
-    upgrade(engine, revision)
+    url = _settings(database_url).database_url
+    engine = create_db_engine(url)
+    with reaching(url):
+        upgrade(engine, revision)
     engine.dispose()
     typer.echo(f"database at {revision}")
 
@@ -186,9 +223,9 @@ def codes() -> None:
 @tags_app.command("list")
 def tags_list(database_url: DatabaseUrl = None) -> None:
     """List the tags."""
-    tags, res = _tag_service(database_url)
-    for tag in tags.list_all(res):
-        typer.echo(f"{tag['tag_id']}\t{tag['name']}\t{tag['name_en']}")
+    with _tag_service(database_url) as (tags, res):
+        for tag in tags.list_all(res):
+            typer.echo(f"{tag['tag_id']}\t{tag['name']}\t{tag['name_en']}")
 
 
 @tags_app.command("add")
@@ -199,8 +236,8 @@ def tags_add(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Add a tag: SLUG, Chinese NAME, English NAME_EN."""
-    tags, res = _tag_service(database_url)
-    typer.echo(f"added tag {tags.add(res, slug, name, name_en)}")
+    with _tag_service(database_url) as (tags, res):
+        typer.echo(f"added tag {tags.add(res, slug, name, name_en)}")
 
 
 @tags_app.command("rename")
@@ -211,25 +248,56 @@ def tags_rename(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Rename tag TAG_ID."""
-    tags, res = _tag_service(database_url)
-    tags.rename(res, tag_id, name, name_en)
+    with _tag_service(database_url) as (tags, res):
+        tags.rename(res, tag_id, name, name_en)
     typer.echo(f"renamed tag {tag_id}")
 
 
-def _tag_service(database_url: str | None) -> tuple[ModuleType, Resources]:
+@contextmanager
+def _tag_service(database_url: str | None) -> Iterator[tuple[ModuleType, Resources]]:
+    from consulting.core.database import reaching
+    from consulting.core.resources import Resources
     from services import tags
 
-    return tags, Resources.from_settings(_settings(database_url))
-
-
-def main() -> None:
-    from consulting.core.errors import ApiError
-
+    res = Resources.from_settings(_settings(database_url))
     try:
-        app()
-    except ApiError as exc:
-        typer.echo(exc.msg, err=True)
+        with reaching(res.settings.database_url):
+            yield tags, res
+    finally:
+        res.db.dispose()
+
+
+def _refusal(exc: Exception) -> tuple[str, int] | None:
+    """What a refusal the user can act on says, and the exit code: a setting that cannot work
+    (2), a business error (1); None for anything else."""
+    from consulting.core.errors import ApiError
+    from consulting.core.settings import ConfigurationError
+
+    if isinstance(exc, ConfigurationError):
+        return str(exc), 2
+    if isinstance(exc, ApiError):
+        return exc.msg, 1
+    return None
+
+
+def main(args: Any = None) -> None:
+    """The console script: every mistake the user can fix is one line on stderr, no traceback."""
+    argv = sys.argv[1:] if args is None else list(args)
+    try:
+        code = app(argv or ["--help"], standalone_mode=False)
+    except typer.TyperException as exc:  # click's usage errors: `--port 99999`, a missing option
+        typer.echo(f"consulting: {exc.format_message()} (see --help)", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("Aborted!", err=True)
         sys.exit(1)
+    except Exception as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        typer.echo(f"consulting: {refusal[0]}", err=True)
+        sys.exit(refusal[1])
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,14 @@ in a real browser."""
 
 from __future__ import annotations
 
-import shutil
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,11 +18,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from consulting.core.resources import Resources
-from consulting.mock.app import MockOptions, create_mock_app
+from consulting.mock.app import WORKDIR_PREFIX, MockOptions, banner, mock_app
 from consulting.mock.prefer import parse_prefer
 from consulting.mock.scenarios import DEMO_PASSWORD
 from consulting.web.app import create_app
-from tests.mockserver import running
+from tests.mockserver import free_port, running
 
 
 def ok(response: httpx.Response) -> list[Any]:
@@ -110,8 +115,35 @@ def test_the_last_sms_code_can_be_read(mock_url: str) -> None:
     assert ok(httpx.get(f"{mock_url}/__mock/sms/13900000077")) == [
         {"phone_number": "13900000077", "code": "123456"}
     ]
-    missing = httpx.get(f"{mock_url}/__mock/sms/13900000078")
-    assert missing.status_code == 404 and missing.json()["code"] == 40400
+
+
+def test_a_phone_that_got_no_code_is_answered_so() -> None:
+    """The endpoint exists: a phone the mock sent nothing is ``[]``, not "no such endpoint"."""
+    with mock_app(MockOptions(scenario="empty")) as app, TestClient(app) as client:
+        missing = client.get("/__mock/sms/13900000078")
+        assert missing.status_code == 200 and missing.json() == {
+            "code": 0,
+            "msg": "",
+            "content": [],
+        }
+
+
+@pytest.mark.parametrize("switch", ["/__mock/reset", "/__mock/scenario/buyer-with-paid-post"])
+def test_the_fixed_code_signs_in_after_a_reset_or_a_scenario_switch(switch: str) -> None:
+    with mock_app(MockOptions(scenario="demo")) as app, TestClient(app) as client:
+        phone = {"phone_number": "13900000000"}
+        assert client.post("/api/sms/send", data=phone).status_code == 200
+        assert client.post(switch).status_code == 200
+        signin = client.post("/api/user/signin", data={**phone, "verification_code": "123456"})
+        assert signin.status_code == 200, signin.text
+        assert client.get("/__mock/sms/13900000000").json()["content"] == [
+            {**phone, "code": "123456"}
+        ]
+        # and a page that sends the code again after the reset is not told to wait a minute
+        assert client.post(switch).status_code == 200
+        assert client.post("/api/sms/send", data=phone).status_code == 200
+        again = client.post("/api/user/signin", data={**phone, "verification_code": "123456"})
+        assert again.status_code == 200, again.text
 
 
 def test_cors_lets_a_localhost_dev_server_log_in_with_the_cookie(mock_url: str) -> None:
@@ -130,30 +162,97 @@ def test_cors_lets_a_localhost_dev_server_log_in_with_the_cookie(mock_url: str) 
 
 @pytest.fixture(scope="module")
 def mock_client() -> Iterator[TestClient]:
-    with TestClient(create_mock_app(MockOptions(scenario="demo"))) as client:
+    with mock_app(MockOptions(scenario="demo")) as app, TestClient(app) as client:
         yield client
 
 
+def bearer(client: TestClient, role: str, username: str) -> dict[str, str]:
+    """A bearer token only: the client keeps no cookie (the module's client is shared)."""
+    login = client.post(
+        f"/api/{role}/login", data={"username": username, "password": DEMO_PASSWORD}
+    )
+    client.cookies.clear()
+    return {"Authorization": f"Bearer {login.headers['X-Session-Token']}"}
+
+
+ORDER = {
+    "order_no": "PREFER-1",
+    "create_time": "2026-11-29 10:00:00",
+    "price": "1.00",
+    "post_id": 1,
+    "consultant_id": 1,
+    "status": "in_progress",
+}
+
+
 def test_prefer_code_answers_that_statuss_documented_example(mock_client: TestClient) -> None:
-    response = mock_client.post("/api/user/order/add", headers={"Prefer": "code=409"})
+    alice = bearer(mock_client, "user", "alice")
+    order = {"data": ORDER, "headers": alice}
+    response = mock_client.post("/api/user/order/add", **_prefer(order, "code=409"))
     assert response.status_code == 409 and response.json()["code"] == 40900
+    assert response.headers["preference-applied"] == "true"
     named = mock_client.post(
-        "/api/user/order/add", headers={"Prefer": "code=409, example=ORDER_NO_CONFLICT"}
+        "/api/user/order/add", **_prefer(order, "code=409, example=ORDER_NO_CONFLICT")
     )
     assert named.status_code == 409 and named.json()["code"] == 40903
-    undocumented = mock_client.post("/api/user/order/add", headers={"Prefer": "code=418"})
+    undocumented = mock_client.post("/api/user/order/add", **_prefer(order, "code=418"))
     assert undocumented.status_code == 400 and "418" in undocumented.json()["msg"]
+    assert "preference-applied" not in undocumented.headers
+
+
+def _prefer(request: dict[str, Any], prefer: str) -> dict[str, Any]:
+    return {**request, "headers": {**request.get("headers", {}), "Prefer": prefer}}
 
 
 def test_prefer_example_picks_a_named_example(mock_client: TestClient) -> None:
-    response = mock_client.post("/api/user/register", headers={"Prefer": "example=USERNAME_TAKEN"})
+    form = {"data": {"username": "newcomer", "password": "x" * 8, "password_again": "x" * 8}}
+    response = mock_client.post("/api/user/register", **_prefer(form, "example=USERNAME_TAKEN"))
     assert response.status_code == 409 and response.json()["code"] == 40901
-    missing = mock_client.post("/api/user/register", headers={"Prefer": "example=NO_SUCH_EXAMPLE"})
+    missing = mock_client.post("/api/user/register", **_prefer(form, "example=NO_SUCH_EXAMPLE"))
     assert missing.status_code == 400
 
 
+def test_prefer_answers_only_a_request_the_operation_would_take(mock_client: TestClient) -> None:
+    """Prism's rule: no session, the wrong kind of session, or an invalid request get the
+    operation's own answer (401, 403, 400); only a request it would take gets the example."""
+    check = {"params": {"user_id": 1}}
+    assert mock_client.get("/api/user/post/check", **_prefer(check, "code=200")).status_code == 401
+    carol = bearer(mock_client, "consultant", "carol")
+    wrong_role = mock_client.get(
+        "/api/user/post/check", **_prefer({**check, "headers": carol}, "code=200")
+    )
+    assert wrong_role.status_code == 403 and wrong_role.json()["code"] == 40301
+    alice = bearer(mock_client, "user", "alice")
+    invalid = mock_client.post(
+        "/api/user/order/add", **_prefer({"data": {"price": "x"}, "headers": alice}, "code=409")
+    )
+    assert invalid.status_code == 400 and "preference-applied" not in invalid.headers
+    example = mock_client.get(
+        "/api/user/post/check", **_prefer({**check, "headers": alice}, "code=200")
+    )
+    assert example.status_code == 200 and example.headers["preference-applied"] == "true"
+    # a public operation needs no session for its examples
+    taken = mock_client.post(
+        "/api/user/login",
+        **_prefer({"data": {"username": "a", "password": "b"}}, "code=429"),
+    )
+    assert taken.status_code == 429
+
+
+def test_prefer_on_the_static_mock_needs_a_token_too() -> None:
+    with mock_app(MockOptions(static=True)) as app, TestClient(app) as static:
+        check = {"params": {"user_id": 1}}
+        assert static.get("/api/user/post/check", **_prefer(check, "code=200")).status_code == 401
+        token = {**check, "headers": {"Authorization": "Bearer anything"}}
+        listed = static.get("/api/user/post/check", **_prefer(token, "code=403"))
+        assert listed.status_code == 403 and listed.headers["preference-applied"] == "true"
+
+
 def test_prefer_delay_and_the_default_delay() -> None:
-    with TestClient(create_mock_app(MockOptions(scenario="empty", delay_ms=300))) as slow:
+    with (
+        mock_app(MockOptions(scenario="empty", delay_ms=300)) as app,
+        TestClient(app) as slow,
+    ):
         started = time.monotonic()
         slow.get("/api/tag/list")
         assert time.monotonic() - started >= 0.3
@@ -207,16 +306,74 @@ def test_scenarios(
 
 
 def test_static_mode_answers_documented_examples_without_a_database() -> None:
-    with TestClient(create_mock_app(MockOptions(static=True))) as static:
+    with mock_app(MockOptions(static=True)) as app, TestClient(app) as static:
+        assert static.get("/api/user/post/check", params={"user_id": 1}).status_code == 401
         login = static.post("/api/user/login", data={"username": "anyone", "password": "anything"})
         assert login.status_code == 200 and login.json() == {"code": 0, "msg": "", "content": [17]}
-        assert static.get("/api/user/post/check", params={"user_id": 1}).status_code == 401
         listed = static.get(
             "/api/user/post/check", params={"user_id": 1}, headers={"Authorization": "Bearer x"}
         )
         assert listed.status_code == 200 and listed.json()["content"][0]["post_id"]
-        assert static.post("/api/user/order/add", headers={"Prefer": "code=409"}).status_code == 409
+        order = {"data": ORDER, "headers": {"Authorization": "Bearer x"}}
+        assert static.post("/api/user/order/add", **_prefer(order, "code=409")).status_code == 409
         assert static.post("/__mock/reset").status_code == 404
+
+
+def test_static_login_and_logout_send_the_documented_token_and_cookies() -> None:
+    """As the stateful mock does: login gives the token in X-Session-Token and the cookie,
+    logout clears the cookie; both are the spec's documented header examples."""
+    with mock_app(MockOptions(static=True)) as app, TestClient(app) as static:
+        login = static.post("/api/user/login", data={"username": "anyone", "password": "anything"})
+        token = login.headers["X-Session-Token"]
+        assert login.headers["Set-Cookie"].startswith(f"consulting_session={token}; ")
+        assert static.cookies.get("consulting_session") == token
+        listed = static.get("/api/user/post/check", params={"user_id": 17})
+        assert listed.status_code == 200, "the cookie alone is a session"
+        logout = static.post("/api/user/logout")
+        assert logout.headers["Set-Cookie"].startswith("consulting_session=; ")
+        assert "Max-Age=0" in logout.headers["Set-Cookie"]
+        assert static.get("/api/user/post/check", params={"user_id": 17}).status_code == 401
+
+
+PAGE_ON_LOCALHOST = {"Origin": "http://localhost:5173", "Host": "127.0.0.1:4010"}
+
+
+@pytest.mark.parametrize("static", [False, True])
+def test_a_page_on_the_other_host_name_gets_a_cookie_it_can_send(static: bool) -> None:
+    """localhost and 127.0.0.1 are two sites: from one to the other the mock's session cookie is
+    SameSite=None; Secure; Partitioned. From the same host name it is production's."""
+    with mock_app(MockOptions(static=static)) as app, TestClient(app) as client:
+        form = {"username": "alice", "password": DEMO_PASSWORD}
+        cross = client.post("/api/user/login", data=form, headers=PAGE_ON_LOCALHOST)
+        cookie = cross.headers["Set-Cookie"]
+        assert cookie.endswith("; SameSite=None; Secure; Partitioned") and "Lax" not in cookie
+        token = {"Authorization": f"Bearer {cross.headers['X-Session-Token']}"}
+        logout = client.post("/api/user/logout", headers={**PAGE_ON_LOCALHOST, **token})
+        assert logout.headers["Set-Cookie"].endswith("; SameSite=None; Secure; Partitioned")
+        same = client.post(
+            "/api/user/login",
+            data=form,
+            headers={"Origin": "http://localhost:5173", "Host": "localhost:4010"},
+        )
+        assert "SameSite=Lax" in same.headers["Set-Cookie"]
+        assert "Partitioned" not in same.headers["Set-Cookie"]
+
+
+def test_serve_keeps_its_cookie_for_a_page_on_another_site(api: Any) -> None:
+    buyer = api.buyer()
+    login = api.client.post(
+        "/api/user/login",
+        data={"username": buyer.username, "password": buyer.password},
+        headers=PAGE_ON_LOCALHOST,
+    )
+    assert "SameSite=Lax" in login.headers["Set-Cookie"]
+    assert "SameSite=None" not in login.headers["Set-Cookie"]
+
+
+def test_the_banner_prints_the_address_dev_servers_share_a_site_with() -> None:
+    shown = banner(MockOptions(), "127.0.0.1", 4010)
+    assert "API         http://localhost:4010/api/" in shown
+    assert "http://127.0.0.1:4010" in shown
 
 
 def test_serve_does_not_answer_mock_controls(res: Resources) -> None:
@@ -230,65 +387,59 @@ def test_serve_does_not_answer_mock_controls(res: Resources) -> None:
             assert response.status_code == 404 and response.json()["code"] == 40400
 
 
-# A real browser: Swagger UI's "Try it out" against the running mock ------------------------------
-
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
+# Stopping: Ctrl-C and SIGTERM remove the throw-away database and exit 0 --------------------------
 
 
-@pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="Debian's chromium and chromium-driver are not installed",
-)
-def test_swagger_ui_try_it_out_logs_in(mock_url: str) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    options = webdriver.ChromeOptions()
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,2000",
-    ):
-        options.add_argument(flag)
-    options.binary_location = str(CHROMIUM)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_mock_removes_its_database_when_stopped(tmp_path: Path, stop: signal.Signals) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "consulting.cli", "mock", "--port", str(port)],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
-        wait = WebDriverWait(driver, 30)
-        driver.get(f"{mock_url}/ui/")
-        # Swagger UI's ids keep the backslashes it puts before the dots of the operationId.
-        operation = wait.until(
-            lambda d: d.find_element(By.XPATH, r"//*[@id='operations-user-handlers\.users\.login']")
-        )
-        driver.execute_script("arguments[0].scrollIntoView()", operation)
-        operation.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
-        wait.until(lambda _: operation.find_element(By.CSS_SELECTOR, "button.try-out__btn")).click()
-        username, password = wait.until(
-            lambda _: operation.find_elements(By.CSS_SELECTOR, "input")
-        )[:2]
-        username.send_keys("alice")
-        password.send_keys(DEMO_PASSWORD)
-        operation.find_element(By.CSS_SELECTOR, "button.execute").click()
-        shown = wait.until(
-            lambda _: (
-                operation.find_element(
-                    By.CSS_SELECTOR, ".live-responses-table .response-col_description pre"
-                ).text
-            )
-        )
-        assert '"code": 0' in shown, shown
-        status = operation.find_element(
-            By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status"
-        )
-        assert status.text.strip() == "200"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/tag/list", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.1)
+        [workdir] = tmp_path.glob(f"{WORKDIR_PREFIX}*")
+        assert (workdir / "mock.db").exists()
+        process.send_signal(stop)
+        output, _ = process.communicate(timeout=20)
     finally:
-        driver.quit()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output
+    assert output.rstrip().endswith("consulting mock: stopped; its database is removed"), output
+    assert "Traceback" not in output
+    assert list(tmp_path.iterdir()) == []
+
+
+# One JSON style for every body -----------------------------------------------------------------
+
+
+def test_every_body_is_compact_json_with_one_trailing_newline(mock_client: TestClient) -> None:
+    alice = bearer(mock_client, "user", "alice")
+    bodies = {
+        "success": mock_client.get("/api/tag/list"),
+        "error": mock_client.get("/api/user/post/check", params={"user_id": 1}),
+        "validation error": mock_client.post("/api/user/register", data={"username": "x"}),
+        "unknown path": mock_client.get("/api/nothing"),
+        "too large": mock_client.post("/api/user/login", content=b"x" * 70_000),
+        "Prefer example": mock_client.get(
+            "/api/user/post/check", params={"user_id": 1}, headers={**alice, "Prefer": "code=200"}
+        ),
+        "mock control": mock_client.get("/__mock/sms/13900000001"),
+    }
+    for name, response in bodies.items():
+        text = response.content.decode()
+        assert text.endswith("}\n") and not text.endswith("\n\n"), name
+        assert text[:-1] == json.dumps(response.json(), ensure_ascii=False, separators=(",", ":"))

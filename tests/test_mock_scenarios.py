@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from consulting.mock.app import MockOptions, create_mock_app
+from consulting.mock.app import MockOptions, mock_app
 from consulting.mock.scenarios import DEMO_PASSWORD
 
 
@@ -27,7 +27,7 @@ def _content(client: TestClient, path: str, headers: dict[str, str], **params: A
 
 
 def test_the_demo_scenario_has_every_state_the_readme_lists() -> None:
-    with TestClient(create_mock_app(MockOptions(scenario="demo"))) as client:
+    with mock_app(MockOptions(scenario="demo")) as app, TestClient(app) as client:
         alice_id, alice = _session(client, "user", "alice")
         bob_id, bob = _session(client, "user", "bob")
         dave_id, dave = _session(client, "consultant", "dave")

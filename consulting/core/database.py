@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import delete, event, insert, select
-from sqlalchemy.engine import Connection, Dialect, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.sql import Select
 from sqlmodel import Session, SQLModel, create_engine
+
+from consulting.core.settings import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 _DEFERRED = "consulting_deferred"  # an SQLite read: no write lock (see _sqlite_begin)
@@ -32,8 +34,54 @@ _DEFERRED = "consulting_deferred"  # an SQLite read: no write lock (see _sqlite_
 RowT = TypeVar("RowT")
 
 
+# The driver this project uses for each server database, and the package extra that brings it.
+DRIVERS = {
+    "postgresql": ("psycopg", "postgres"),
+    "mysql": ("pymysql", "mysql"),
+    "mariadb": ("pymysql", "mysql"),
+}
+URL_FORMS = "sqlite:///PATH, postgresql+psycopg://USER:PASSWORD@HOST/DB or mysql+pymysql://…"
+
+
 def create_db_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
-    parsed = make_url(url)
+    """The engine for ``url``; a URL that cannot work is a :class:`ConfigurationError`."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(f"DATABASE_URL is not a database URL; use {URL_FORMS}") from None
+    try:
+        return _engine(url, parsed, busy_timeout_ms)
+    except NoSuchModuleError:
+        raise ConfigurationError(
+            f"DATABASE_URL names no database known here ({parsed.drivername}); use {URL_FORMS}"
+        ) from None
+    except ImportError as exc:
+        backend = parsed.get_backend_name()
+        driver, extra = DRIVERS.get(backend, (exc.name, None))
+        hint = f"pip install -e '.[{extra}]' and use {backend}+{driver}://" if extra else ""
+        raise ConfigurationError(
+            f"DATABASE_URL needs the driver {exc.name}, which is not installed; {hint}".rstrip("; ")
+        ) from None
+
+
+@contextmanager
+def reaching(url: str) -> Iterator[None]:
+    """Turns a database that cannot be reached (down, refused, wrong password) into a
+    :class:`ConfigurationError` of one line, the URL's password hidden."""
+    try:
+        yield
+    except DBAPIError as exc:
+        parsed = make_url(url)
+        reason = (str(exc.orig) or type(exc.orig).__name__).strip().splitlines()[0]
+        if parsed.password:
+            reason = reason.replace(str(parsed.password), "***")
+        shown = parsed.render_as_string(hide_password=True)
+        raise ConfigurationError(
+            f"cannot use the database at {shown}: {reason} (check DATABASE_URL and the server)"
+        ) from None
+
+
+def _engine(url: str, parsed: URL, busy_timeout_ms: int) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

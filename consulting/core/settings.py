@@ -6,14 +6,18 @@ means and what its default is.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from consulting import PROJECT_ROOT
+from consulting import DEFAULT_DATABASE
 
-DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'consulting.db'}"
+DEFAULT_SQLITE_URL = f"sqlite:///{DEFAULT_DATABASE}"
+
+
+class ConfigurationError(Exception):
+    """A setting that cannot work, in one line: what is wrong and what to do about it."""
 
 
 class Settings(BaseSettings):
@@ -27,8 +31,8 @@ class Settings(BaseSettings):
     # How long an SQLite writer waits for the lock before the request is answered 503.
     sqlite_busy_timeout_ms: int = 5000
     host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
     # Threads per worker for handlers and database calls (see consulting/app.py's lifespan).
     worker_threads: int = 4
 
@@ -71,3 +75,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def load_settings(**values: Any) -> Settings:
+    """The settings, or a :class:`ConfigurationError` naming the variable that is wrong
+    (never its value: it may be a secret)."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        variable = "DATABASE_URL" if field == "database_url" else f"CONSULTING_{field.upper()}"
+        raise ConfigurationError(f"{variable}: {first['msg']}") from None

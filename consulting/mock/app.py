@@ -4,13 +4,16 @@ By default it is the real app (same spec, handlers, rules) on a throw-away SQLit
 seeded with a scenario, with the ``fixed`` SMS provider and a payment provider that confirms at
 once. ``--static`` answers every operation with its documented example instead, with no
 database at all. Both modes add what a frontend developer needs: CORS for any localhost
-origin (with credentials), Prism-compatible ``Prefer`` controls, and a default latency.
+origin (with credentials), a session cookie that works from a page on the other loopback name
+(``consulting.mock.cookies``), Prism-compatible ``Prefer`` controls, and a default latency.
 """
 
 from __future__ import annotations
 
 import copy
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,8 @@ from consulting.core.migrate import upgrade
 from consulting.core.resources import Resources
 from consulting.core.settings import Settings
 from consulting.mock.controls import SCENARIOS_KEY
-from consulting.mock.prefer import PreferMiddleware
+from consulting.mock.cookies import CrossSiteCookieMiddleware
+from consulting.mock.prefer import DocumentedAnswers, PreferDelayMiddleware, PreferExampleMiddleware
 from consulting.mock.scenarios import DEMO_ACCOUNTS, DEMO_PASSWORD, ScenarioStore
 from consulting.spec import load_spec
 from consulting.web.app import SWAGGER_UI, create_app, new_app, surround
@@ -34,6 +38,7 @@ from consulting.web.tuning import SECURITY_MAP, validator_map
 
 CONTROLS_SPEC = SPEC_PATH.parent / "mock-controls.yaml"
 LOCALHOST_ORIGINS = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?$"
+WORKDIR_PREFIX = "consulting-mock-"
 
 
 @dataclass
@@ -44,18 +49,31 @@ class MockOptions:
     sms_code: str = "123456"
 
 
-def create_mock_app(options: MockOptions) -> AsyncApp:
-    app = _static_app() if options.static else _stateful_app(options)
-    _for_frontends(app, options.delay_ms)
-    return app
+@contextmanager
+def mock_app(options: MockOptions) -> Iterator[AsyncApp]:
+    """The mock's app; the throw-away database it made is removed when the block ends."""
+    if options.static:
+        app = _static_app()
+        _for_frontends(app, options.delay_ms, check_roles=False)
+        yield app
+        return
+    with tempfile.TemporaryDirectory(prefix=WORKDIR_PREFIX) as workdir:
+        app, res = _stateful_app(options, Path(workdir) / "mock.db")
+        _for_frontends(app, options.delay_ms, check_roles=True)
+        try:
+            yield app
+        finally:
+            res.db.dispose()
 
 
-def _stateful_app(options: MockOptions) -> AsyncApp:
-    database = Path(tempfile.mkdtemp(prefix="consulting-mock-")) / "mock.db"
+def _stateful_app(options: MockOptions, database: Path) -> tuple[AsyncApp, Resources]:
     settings = Settings(
         database_url=f"sqlite:///{database}",
         sms_provider="fixed",
         sms_fixed_code=options.sms_code,
+        # Codes the mock sent are sent again after a reset (ScenarioStore), so that the fixed
+        # code keeps working; one per phone per minute would then refuse the page's own resend.
+        sms_resend_interval_seconds=0,
         payment_auto_confirm=True,
     )
     res = Resources.from_settings(settings)
@@ -64,7 +82,7 @@ def _stateful_app(options: MockOptions) -> AsyncApp:
     store.load(options.scenario)
     app = create_app(resources=res, extra_state={SCENARIOS_KEY: store})
     app.add_api(CONTROLS_SPEC.name, strict_validation=True, swagger_ui_options=SWAGGER_UI)
-    return app
+    return app, res
 
 
 def _static_app() -> AsyncApp:
@@ -77,7 +95,7 @@ def _static_app() -> AsyncApp:
     app = new_app()
     app.add_api(
         spec,
-        resolver=ExampleResolver(mock_all=True),
+        resolver=ExampleResolver(),
         strict_validation=True,
         swagger_ui_options=SWAGGER_UI,
         validator_map=validator_map(),
@@ -88,30 +106,32 @@ def _static_app() -> AsyncApp:
 
 
 class ExampleResolver(MockResolver):
-    """Connexion's mock, with each operation's example read once and answered by a coroutine.
+    """Every operation answers its documented example for its lowest 2xx status, with the
+    headers documented beside it (login's ``X-Session-Token`` and ``Set-Cookie``, logout's
+    cleared cookie), from a coroutine: the example is fixed by the spec, read once."""
 
-    Connexion's own mock function is a plain ``def`` that rebuilds the example on every
-    request, so every answer also crossed into the thread pool and back; the example is fixed
-    by the spec, so it is built on the first request and then only sent.
-    """
+    def __init__(self) -> None:
+        super().__init__(mock_all=True)
+        self.answers = DocumentedAnswers()
 
     def resolve(self, operation: Any) -> Resolution:
-        example: tuple[Any, int] | None = None
+        operation_id = self.resolve_operation_id(operation)
+        found = self.answers.answer(operation_id)
+        if found is None:  # no 2xx example: Connexion's mock makes one from the schema
+            return super().resolve(operation)
+        status, body, headers = found
 
-        async def answer(*_args: Any, **_kwargs: Any) -> tuple[Any, int]:
-            nonlocal example
-            if example is None:
-                example = self.mock_operation(operation)
-            return example
+        async def answer(*_args: Any, **_kwargs: Any) -> tuple[Any, int, dict[str, str]]:
+            return body, status, headers
 
-        return Resolution(answer, super().resolve(operation).operation_id)
+        return Resolution(answer, operation_id)
 
 
 def accept_any_token(token: str, required_scopes: list[str] | None = None) -> dict[str, Any] | None:
     return {"sub": "mock"} if token else None
 
 
-def _for_frontends(app: AsyncApp, delay_ms: int) -> None:
+def _for_frontends(app: AsyncApp, delay_ms: int, check_roles: bool) -> None:
     app.add_middleware(
         CORSMiddleware,
         MiddlewarePosition.BEFORE_EXCEPTION,
@@ -121,23 +141,35 @@ def _for_frontends(app: AsyncApp, delay_ms: int) -> None:
         allow_headers=["*"],
         expose_headers=["X-Session-Token", "X-Request-ID"],
     )
+    app.add_middleware(CrossSiteCookieMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
-        PreferMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, default_delay_ms=delay_ms
+        PreferDelayMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, default_delay_ms=delay_ms
+    )
+    # After routing, security and validation: Prefer answers only a request the operation takes.
+    app.add_middleware(
+        PreferExampleMiddleware, MiddlewarePosition.BEFORE_CONTEXT, check_roles=check_roles
     )
 
 
 def banner(options: MockOptions, host: str, port: int) -> str:
-    url = f"http://{host}:{port}"
+    """What the mock prints on start. On loopback the address shown is ``localhost``, the host
+    name dev servers (Vite, webpack) serve their pages on: same site, so every browser sends
+    the session cookie; ``127.0.0.1`` works as well (``consulting.mock.cookies``)."""
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    url = f"http://localhost:{port}" if loopback else f"http://{host}:{port}"
     mode = "static examples" if options.static else f"stateful, scenario {options.scenario}"
     lines = [
-        f"consulting mock ({mode})",
-        f"  API         {url}/api/...",
-        f"  Swagger UI  {url}/ui",
+        f"consulting mock ({mode}), listening on {host}:{port}",
+        f"  API         {url}/api/..."
+        + (f"  (or http://127.0.0.1:{port}: cookies work from either)" if loopback else ""),
+        f"  Swagger UI  {url}/ui/",
         f"  spec        {url}/openapi.json",
     ]
-    if not options.static:
+    if options.static:
+        lines.append("  login       any username and password; any token or cookie is a session")
+    else:
         lines += [
-            f"  SMS code    {options.sms_code} for every phone (GET {url}/__mock/sms/<phone>)",
+            f"  SMS code    {options.sms_code} for every code sent (GET {url}/__mock/sms/<phone>)",
             f"  controls    POST {url}/__mock/reset, POST {url}/__mock/scenario/<name>",
             f"  accounts    password {DEMO_PASSWORD!r} for all:",
         ]
@@ -146,4 +178,5 @@ def banner(options: MockOptions, host: str, port: int) -> str:
             for a in DEMO_ACCOUNTS
         ]
     lines.append("  per request Prefer: code=409 | example=NAME | delay=800")
+    lines.append("  Ctrl-C stops it and removes its data")
     return "\n".join(lines)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from consulting.core.actors import Actor, Role
 from consulting.core.money import yuan_to_fen
+from consulting.core.providers import FixedSms
 from consulting.core.resources import Resources
-from services import accounts, orders, payments, posts
+from services import accounts, orders, payments, posts, sms
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published on purpose: the mock's demo accounts
 
@@ -147,7 +148,12 @@ SCENARIOS: dict[str, Callable[[Seeder], None]] = {
 
 
 class ScenarioStore:
-    """Loads scenarios into the mock's database, remembering the last one."""
+    """Loads scenarios into the mock's database, remembering the last one.
+
+    A load empties the database, SMS codes too; every phone the mock has sent a code to then
+    gets it again, so that the fixed code signs in after a reset or a scenario switch as it
+    did before (the mock's settings have no one-per-minute limit for these resends to meet).
+    """
 
     def __init__(self, res: Resources, scenario: str) -> None:
         self.res = res
@@ -158,6 +164,9 @@ class ScenarioStore:
             raise KeyError(name)
         self.res.db.empty()
         SCENARIOS[name](Seeder(self.res))
+        if isinstance(self.res.sms, FixedSms):
+            for phone_number in list(self.res.sms.last_sent):
+                sms.send(self.res, phone_number)
         self.current = name
 
     def reset(self) -> None:

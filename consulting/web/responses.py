@@ -4,7 +4,6 @@ errors, database outages and anything unexpected (logged with the request id, ne
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +19,7 @@ from starlette.types import Send
 from consulting.core.envelope import envelope
 from consulting.core.errors import ApiError, BodyTooLarge, ErrorCode, message_for
 from consulting.core.logs import request_id
+from consulting.web.tuning.encoding import json_body
 
 log = logging.getLogger("consulting.core.errors")
 
@@ -38,7 +38,7 @@ _GENERIC_CODES = {
 
 
 def _body(code: int, msg: str) -> bytes:
-    return json.dumps(envelope(code, msg), ensure_ascii=False).encode()
+    return json_body(envelope(code, msg))
 
 
 def error_response(
@@ -61,8 +61,8 @@ async def send_envelope(send: Send, code: ErrorCode) -> None:
 async def send_json(
     send: Send, status: int, body: Any, headers: Sequence[tuple[bytes, bytes]] = ()
 ) -> None:
-    """A whole JSON response from ASGI middleware (UTF-8 text, not \\u escapes)."""
-    payload = json.dumps(body, ensure_ascii=False).encode()
+    """A whole JSON response from ASGI middleware (``json_body``'s style)."""
+    payload = json_body(body)
     await send(
         {
             "type": "http.response.start",
