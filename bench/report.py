@@ -70,8 +70,20 @@ def _steady_publish(rows: dict[str, Row], connections: int) -> Target:
     return Target(label, measured, "0 errors, < 10", "PASS" if met else "MISS")
 
 
+def _login_under_flood(rows: dict[str, Row]) -> Target:
+    """Issue 14: a registration flood must not starve the logins."""
+    label = "login p99 during a 24-client registration flood <= 2 x idle p99"
+    flood, idle = rows.get("login-flood"), rows.get("login-idle")
+    if flood is None or idle is None or idle.load.p99_ms <= 0:
+        return Target(label, "not measured", "<= 2", "n/a")
+    value = flood.load.p99_ms / idle.load.p99_ms
+    measured = f"{flood.load.p99_ms:.0f} / {idle.load.p99_ms:.0f} ms = {value:.2f}"
+    met = value <= 2 and flood.load.errors == 0
+    return Target(label, measured, "<= 2", "PASS" if met else "MISS")
+
+
 def targets(rows: dict[str, Row], connections: int) -> list[Target]:
-    """The issue's targets, in its order."""
+    """The issues' targets, in their order."""
     return [
         _at_least(rows, "acquire", BASELINE, 0.25),
         _at_least(rows, "acquire", PRISM, 1.0),
@@ -79,6 +91,7 @@ def targets(rows: dict[str, Row], connections: int) -> list[Target]:
         _at_least(rows, "publish-pg", "publish", 1.5),
         _at_least(rows, "mock-acquire", PRISM, 1.0),
         _at_least(rows, "mock-static-acquire", PRISM, 1.0),
+        _login_under_flood(rows),
     ]
 
 

@@ -14,6 +14,8 @@ Names for --only, in the order they run:
   connexion-baseline   the same answer through Connexion's AsyncApp, as it comes (its floor)
   prism                Stoplight Prism 5.16 mocking acquire from the spec (needs npx)
   acquire check login publish   consulting serve, SQLite, 1 worker
+  login-idle           one client logging in, again and again (serve, SQLite, 1 worker)
+  login-flood          the same, while 24 clients register new accounts from many addresses
   mock-acquire         consulting mock (demo scenario)
   mock-static-acquire  consulting mock --static
   publish-pg           consulting serve --workers 2 on PostgreSQL (when it answers)
@@ -31,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,6 +69,8 @@ NAMES = (
     "check",
     "login",
     "publish",
+    "login-idle",
+    "login-flood",
     "mock-acquire",
     "mock-static-acquire",
     "publish-pg",
@@ -132,6 +137,7 @@ class Run:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     fixture: seed.Fixture | None = None
+    others: set[int] = field(default_factory=set)  # process groups of ours that are no server
 
     def wants(self, *names: str) -> bool:
         return any(name in self.wanted for name in names)
@@ -141,18 +147,25 @@ class Run:
         progress(f"note: {text}")
 
     def measure(
-        self, name: str, target: str, operation: str, server: Server, request: Request
+        self,
+        name: str,
+        target: str,
+        operation: str,
+        server: Server,
+        request: Request,
+        connections: int | None = None,
     ) -> httpx.Response | None:
         """One request first (a misconfigured run fails here, loudly), then the load."""
         if name not in self.wanted:
             return None
         first = probe(server, request)
-        busy = wait_for_quiet(self.args.quiet_wait, self.fleet.groups())
+        busy = wait_for_quiet(self.args.quiet_wait, self.fleet.groups() | self.others)
         if busy is not None and busy >= BUSY_WARNING:
             self.note(f"{name}: {busy:.0%} of the CPUs were busy with other work just before it")
         progress(f"{name}: {self.plan.warmup:g} s warm-up, {self.plan.duration:g} s measured")
         loads = []
-        for plan in [self.plan] + [replace(self.plan, warmup=0)] * (self.args.repeat - 1):
+        first_plan = replace(self.plan, connections=connections or self.plan.connections)
+        for plan in [first_plan] + [replace(first_plan, warmup=0)] * (self.args.repeat - 1):
             loads.append(
                 measure(self.driver, server.base_url, request, plan, lambda: probe(server, request))
             )
@@ -275,6 +288,47 @@ def serve_sqlite(run: Run) -> None:
         run.measure("publish", target, "publish", server, publish_request(buyer, data.buyer.id))
 
 
+FLOOD_CLIENTS = 24
+
+
+def login_flood(run: Run) -> None:
+    """A real user's login, one request at a time, idle and then during a registration flood
+    (bench/flood.py): the bound on password hashing must keep its p99 within 2 x the idle one."""
+    if not run.wants("login-idle", "login-flood"):
+        return
+    data = fixture(run)
+    port = free_port()
+    argv = serve_argv(port, data.database_url)
+    with run.fleet.serving("serve-login-flood", argv, port, "/api/tag/list") as server:
+        target = "serve, SQLite, 1 worker, 1 client"
+        request = login_request(data.consultant)
+        run.measure("login-idle", target, "login", server, request, connections=1)
+        if not run.wants("login-flood"):
+            return
+        seconds = run.plan.warmup + run.plan.duration * run.args.repeat + 30
+        flood = subprocess.Popen(  # noqa: S603 - our own flood, fixed arguments, loopback URL
+            [
+                *(sys.executable, "-m", "bench.flood", "--base-url", server.base_url),
+                *("--clients", str(FLOOD_CLIENTS), "--seconds", str(seconds)),
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        run.others.add(flood.pid)
+        try:
+            time.sleep(2)  # the flood under way
+            flooded = f"{target}, {FLOOD_CLIENTS} registering"
+            run.measure("login-flood", flooded, "login", server, request, connections=1)
+        finally:
+            os.killpg(flood.pid, signal.SIGTERM)
+            output, _ = flood.communicate(timeout=60)
+            run.others.discard(flood.pid)
+        last = output.strip().splitlines()[-1] if output.strip() else "no figures"
+        run.note(f"login-flood: the registration flood sent {last}")
+
+
 def mock(run: Run) -> None:
     if run.wants("mock-acquire"):
         port = free_port()
@@ -311,7 +365,14 @@ def serve_postgres(run: Run) -> None:
         run.measure("publish-pg", "serve, PostgreSQL, 2 workers", "publish", server, request)
 
 
-GROUPS: tuple[Callable[[Run], None], ...] = (baseline, prism, serve_sqlite, mock, serve_postgres)
+GROUPS: tuple[Callable[[Run], None], ...] = (
+    baseline,
+    prism,
+    serve_sqlite,
+    login_flood,
+    mock,
+    serve_postgres,
+)
 
 
 # The command -------------------------------------------------------------------------------

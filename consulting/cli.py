@@ -75,6 +75,25 @@ def _migrate_or_refuse(settings: Settings, migrate: bool) -> None:
         engine.dispose()
 
 
+def _notify_key_or_refuse(settings: Settings, host: str) -> None:
+    """The payment notify key `serve` verifies with: never one anyone can read (README.md,
+    Production deployment); on the embedded default, one made for this database."""
+    from consulting.core import notify_key
+
+    try:
+        key, made_in = notify_key.for_serve(settings, host)
+    except notify_key.NotifyKeyRefused as refused:
+        typer.echo(f"{refused} See README.md, Production deployment.", err=True)
+        raise typer.Exit(code=2) from None
+    if made_in is not None:
+        typer.echo(
+            f"payment notify key: {notify_key.ENVIRONMENT} is not set; using the key made for "
+            f"this embedded database in {made_in}",
+            err=True,
+        )
+    os.environ[notify_key.ENVIRONMENT] = key  # for uvicorn's workers, as DATABASE_URL
+
+
 @app.command()
 def serve(
     host: Annotated[
@@ -103,16 +122,24 @@ def serve(
     import uvicorn
 
     settings = _settings(database_url)
+    host = host or settings.host
+    _notify_key_or_refuse(settings, host)
     _migrate_or_refuse(settings, migrate)
     uvicorn.run(
         "consulting.web.app:create_app_from_env",
         factory=True,
-        host=host or settings.host,
+        host=host,
         port=port or settings.port,
         workers=workers or settings.workers,
         log_level=settings.log_level.lower(),
         access_log=False,
         proxy_headers=True,
+        server_header=False,
+        # The limits of README.md, "Production deployment": idle keep-alive connections
+        # close, connections past the limit get 503, h11 buffers a bounded incomplete head.
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
+        limit_concurrency=settings.max_concurrency,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
 
 

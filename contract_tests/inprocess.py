@@ -59,6 +59,16 @@ def contract_app(directory: Path) -> Iterator[Any]:
         login_max_failures_per_address=UNLIMITED,
         sms_resend_interval_seconds=0,
         sms_max_attempts=UNLIMITED,
+        sms_max_per_address=UNLIMITED,
+        sms_max_total=UNLIMITED,
+        login_max_failures_per_username=UNLIMITED,
+        login_delay_after=UNLIMITED,
+        register_max_per_address=UNLIMITED,
+        login_hashing_queue=UNLIMITED,
+        registration_hashing_slots=UNLIMITED,
+        # The mock's documented key (no longer a default: issue 14), which signs the spec's
+        # notify example.
+        payment_notify_key="dev-notify-key-change-me",
     )
     resources = Resources.from_settings(settings)
     try:

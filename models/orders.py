@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models._common import fen_field, utcnow
@@ -19,10 +19,13 @@ class OrderStatus(StrEnum):
 
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_consultant_listing", "consultant_id", "id"),)
+    __table_args__ = (
+        Index("ix_orders_consultant_listing", "consultant_id", "id"),
+        UniqueConstraint("buyer_id", "order_no", name="uq_orders_buyer_order_no"),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    # The buyer's idempotency key: one order per order_no, whoever retries.
-    order_no: str = Field(max_length=32, unique=True)
+    # The buyer's idempotency key: one order per order_no and buyer, however often it retries.
+    order_no: str = Field(max_length=32)
     post_id: int = Field(foreign_key="posts.id", index=True)
     buyer_id: int = Field(foreign_key="users.id", index=True)
     consultant_id: int = Field(foreign_key="consultants.id")

@@ -20,8 +20,16 @@ class PaymentStatus(StrEnum):
 
 class Payment(SQLModel, table=True):
     __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("buyer_id", "out_trade_no", name="uq_payments_buyer_out_trade_no"),
+        UniqueConstraint("trade_no", name="uq_payments_trade_no"),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    out_trade_no: str = Field(max_length=32, unique=True)
+    # The buyer's idempotency key, the buyer's own (another buyer may use the same value).
+    out_trade_no: str = Field(max_length=32)
+    # The merchant trade number the provider is given, and its notify names: the server's own,
+    # unique across buyers.
+    trade_no: str = Field(max_length=32)
     post_id: int = Field(foreign_key="posts.id", index=True)
     buyer_id: int = Field(foreign_key="users.id")
     # The API's total_fee (WeChat Pay's name), in fen.

@@ -12,3 +12,5 @@ class RateCounter(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=128)
     window_start: datetime
     count: int = 0
+    # When the last hit was taken: the growing login delay and the SMS resend interval.
+    last_at: datetime | None = None

@@ -19,3 +19,8 @@ class SmsCode(SQLModel, table=True):
     failed_attempts: int = 0
     # Set when a signin used the code: the phone counts as verified from then on, for a while.
     verified_at: datetime | None = None
+    # The phone ticket that signin answered (its SHA-256), for which kind of account, and when
+    # register used it: only its holder binds the phone, once.
+    ticket_hash: str | None = Field(default=None, max_length=64)
+    ticket_role: str | None = Field(default=None, max_length=16)
+    ticket_used_at: datetime | None = None

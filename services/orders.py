@@ -85,7 +85,7 @@ def add(
 
     def create(session: Session) -> Order:
         post = lock_post(session, post_id, buyer)
-        existing = ORDER_NO.existing(session, order_no, wanted)
+        existing = ORDER_NO.existing(session, buyer, order_no, wanted)
         if existing is not None:
             return existing
         if session.get(Consultant, consultant_id) is None:
@@ -110,7 +110,7 @@ def add(
         session.flush()
         return order
 
-    order = create_once(res, ORDER_NO, order_no, wanted, create)
+    order = create_once(res, ORDER_NO, buyer, order_no, wanted, create)
     assert order.id is not None
     return order.id
 

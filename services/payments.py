@@ -1,7 +1,9 @@
 """Payments (1.4.1 pay/init and the provider's notify callback) and refunds.
 
-pay/init is idempotent on ``out_trade_no``; notify is idempotent on the payment's state and the
-ledger's unique (payment, kind) key, so a provider that retries changes nothing twice.
+pay/init is idempotent on ``out_trade_no`` (the buyer's own key); notify is idempotent on the
+payment's state and the ledger's unique (payment, kind) key, so a provider that retries changes
+nothing twice. The provider knows a payment by its ``trade_no``, a merchant trade number of the
+server's own, unique across buyers: that is what notify's ``out_trade_no`` names.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -54,7 +57,7 @@ def init(
 
     def create(session: Session) -> Payment:
         post = lock_post(session, post_id, buyer)
-        existing = OUT_TRADE_NO.existing(session, out_trade_no, wanted)
+        existing = OUT_TRADE_NO.existing(session, buyer, out_trade_no, wanted)
         if existing is not None:
             return existing
         if post.price_fen == 0:
@@ -63,12 +66,14 @@ def init(
             raise ApiError(ErrorCode.AMOUNT_MISMATCH, f"price is {post.price_fen} fen")
         if state_of(post) != "open":
             raise ApiError(ErrorCode.INVALID_STATE, f"post is {post.status}")
+        trade_no = secrets.token_hex(16)
         try:
-            prepay_id = res.payments.create_prepay(out_trade_no, amount_fen, body)
+            prepay_id = res.payments.create_prepay(trade_no, amount_fen, body)
         except PaymentProviderError as exc:
             raise ApiError(ErrorCode.PAYMENT_PROVIDER_ERROR) from exc
         payment = Payment(
             out_trade_no=out_trade_no,
+            trade_no=trade_no,
             body=body,
             attach=attach,
             device_info=device_info,
@@ -86,7 +91,7 @@ def init(
             _confirm(session, res, payment, post, f"auto{payment.id}")
         return payment
 
-    return create_once(res, OUT_TRADE_NO, out_trade_no, wanted, create).prepay_id
+    return create_once(res, OUT_TRADE_NO, buyer, out_trade_no, wanted, create).prepay_id
 
 
 def notify(res: Resources, fields: Mapping[str, str]) -> None:
@@ -94,12 +99,17 @@ def notify(res: Resources, fields: Mapping[str, str]) -> None:
 
     A SUCCESS for a payment that had expired means the money moved after all: it is recorded
     and given back at once, so that no money is kept for a payment the buyer was told failed.
+    Without a configured key nothing is verified: every notify is refused.
     """
-    expected = sign(fields, res.settings.payment_notify_key.get_secret_value())
+    key = res.settings.payment_notify_key
+    if key is None or not key.get_secret_value():
+        raise ApiError(ErrorCode.INVALID_SIGNATURE, "no notify key is configured")
+    expected = sign(fields, key.get_secret_value())
     if not hmac.compare_digest(expected, fields.get("sign", "")):
         raise ApiError(ErrorCode.INVALID_SIGNATURE)
     with res.db.unit_of_work() as session:
-        found = OUT_TRADE_NO.find(session, fields["out_trade_no"])
+        by_trade_no = select(Payment).where(Payment.trade_no == fields["out_trade_no"])
+        found = session.exec(by_trade_no).first()
         if found is None:
             raise ApiError(ErrorCode.PAYMENT_NOT_FOUND)
         post = lock_post(session, found.post_id, include_deleted=True)
@@ -240,7 +250,7 @@ def _refund(session: Session, res: Resources, payment: Payment) -> None:
     assert payment.id is not None
     target = PAYMENT.next(payment.status, "refund")
     try:
-        refund_id = res.payments.refund(payment.out_trade_no, payment.amount_fen)
+        refund_id = res.payments.refund(payment.trade_no, payment.amount_fen)
     except PaymentProviderError as exc:
         raise ApiError(ErrorCode.PAYMENT_PROVIDER_ERROR) from exc
     payment.status, payment.refund_id, payment.updated_at = target, refund_id, utcnow()

@@ -7,9 +7,11 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel import select
 from starlette.testclient import TestClient
 
 from consulting.core.resources import Resources
+from models import Payment
 from services.payments import sign
 
 PHONES = (f"138{n:08d}" for n in itertools.count(1))
@@ -131,23 +133,44 @@ class Api:
         self.ok("POST", "/api/pay/init", data, token=buyer.token)
         return out_trade_no
 
+    def trade_no(self, buyer: Account, out_trade_no: str) -> str:
+        """The merchant trade number the provider was given for the buyer's payment: what its
+        notify names (the buyer's out_trade_no is the buyer's own key)."""
+        with self.res.db.unit_of_work() as session:
+            query = select(Payment).where(
+                Payment.buyer_id == buyer.id, Payment.out_trade_no == out_trade_no
+            )
+            return session.exec(query).one().trade_no
+
     def notify_fields(
-        self, out_trade_no: str, total_fee: int, result_code: str = "SUCCESS"
+        self, trade_no: str, total_fee: int, result_code: str = "SUCCESS"
     ) -> dict[str, str]:
+        """The provider's notify for the payment it knows as ``trade_no``, signed."""
+        key = self.res.settings.payment_notify_key
+        assert key is not None
         fields = {
-            "out_trade_no": out_trade_no,
-            "transaction_id": f"wxtx{out_trade_no}",
+            "out_trade_no": trade_no,
+            "transaction_id": f"wxtx{trade_no}"[:32],
             "total_fee": str(total_fee),
             "result_code": result_code,
         }
-        fields["sign"] = sign(fields, self.res.settings.payment_notify_key.get_secret_value())
+        fields["sign"] = sign(fields, key.get_secret_value())
         return fields
 
     def pay(self, buyer: Account, post_id: int, total_fee: int = 10000) -> str:
-        """pay/init then the provider's SUCCESS notify: the post becomes paid."""
+        """pay/init then the provider's SUCCESS notify: the post becomes paid; returns the
+        buyer's out_trade_no (what pay/query takes)."""
         out_trade_no = self.pay_init(buyer, post_id, total_fee)
-        self.ok("POST", "/api/pay/notify", self.notify_fields(out_trade_no, total_fee))
+        self.confirm(buyer, out_trade_no, total_fee)
         return out_trade_no
+
+    def confirm(
+        self, buyer: Account, out_trade_no: str, total_fee: int, result_code: str = "SUCCESS"
+    ) -> dict[str, str]:
+        """The provider's notify for the buyer's payment ``out_trade_no``, sent; its fields."""
+        fields = self.notify_fields(self.trade_no(buyer, out_trade_no), total_fee, result_code)
+        self.ok("POST", "/api/pay/notify", fields)
+        return fields
 
     # orders ---------------------------------------------------------------------------------
     def accept(self, consultant: Account, post_id: int) -> None:

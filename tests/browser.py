@@ -1,4 +1,5 @@
-"""Headless Chromium for the browser tests: one driver, a page served on a port of its own."""
+"""Headless Chromium for the browser tests: one driver, a page served on a port of its own,
+Swagger UI's try-it-out driven by hand."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def chromium(
         options.add_argument(flag)
     if prefs:
         options.add_experimental_option("prefs", prefs)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports go there
     options.binary_location = str(CHROMIUM)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_script_timeout(20)
@@ -81,3 +83,34 @@ def serving(html: str) -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def try_it_out(driver: Any, operation_id: str, fill: dict[int, str] | None = None) -> str:
+    """Open an operation in Swagger UI, press "Try it out", fill its inputs, execute; return the
+    response body the page shows."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, 30)
+    # Swagger UI's ids keep the backslashes it puts before the dots of the operationId.
+    escaped = operation_id.replace(".", r"\.")
+    operation = wait.until(lambda d: d.find_element(By.XPATH, f"//*[contains(@id, '{escaped}')]"))
+    driver.execute_script("arguments[0].scrollIntoView()", operation)
+    operation.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+    wait.until(lambda _: operation.find_element(By.CSS_SELECTOR, "button.try-out__btn")).click()
+    if fill:
+        inputs = wait.until(lambda _: operation.find_elements(By.CSS_SELECTOR, "input"))
+        for index, text in fill.items():
+            inputs[index].send_keys(text)
+    operation.find_element(By.CSS_SELECTOR, "button.execute").click()
+    shown: str = wait.until(
+        lambda _: (
+            operation.find_element(
+                By.CSS_SELECTOR, ".live-responses-table .response-col_description pre"
+            ).text
+        )
+    )
+    status = operation.find_element(
+        By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status"
+    )
+    return f"{status.text.strip()} {shown}"

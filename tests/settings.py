@@ -3,7 +3,9 @@
 Cheaper than production only where a test would otherwise measure the setting instead of the
 behaviour: password hashing is fast, SMS codes are fixed, responses are validated against the
 contract, and payment notifications are signed with a key of the tests' own. Every limit
-stays at its default; a test that needs another value says so (``@pytest.mark.settings``).
+stays at its default but one: every in-process client registers from the same address
+(``testclient``), so registrations per address are out of reach; the tests of that limit set
+it. A test that needs another value says so (``@pytest.mark.settings``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from consulting.core.settings import Settings
 
-TEST_NOTIFY_KEY = "test-notify-key"
+TEST_NOTIFY_KEY = "test-notify-key-of-the-test-suite-only"
 CHEAP: dict[str, Any] = {
     "sms_provider": "fixed",
     "sms_fixed_code": "123456",
@@ -20,6 +22,7 @@ CHEAP: dict[str, Any] = {
     "argon2_memory_kib": 8,
     "validate_responses": True,
     "payment_notify_key": TEST_NOTIFY_KEY,
+    "register_max_per_address": 1_000_000,
 }
 
 

@@ -19,20 +19,45 @@ def register(api: Api, role: str = "user", status: int = 200, **fields: object) 
 
 
 @pytest.mark.parametrize("role", ["user", "consultant"])
+@pytest.mark.settings(sms_resend_interval_seconds=0)
 def test_signin_with_the_sms_code_then_register_binds_the_phone(
     api: Api, res: Resources, role: str
 ) -> None:
     phone = "13912345678"
-    api.ok("POST", "/api/sms/send", {"phone_number": phone})
-    api.ok("POST", f"/api/{role}/signin", {"phone_number": phone, "verification_code": "123456"})
-    [account_id] = register(api, role, phone_number=phone, email="c@example.com", gender=0)[
-        "content"
-    ]
-    assert isinstance(account_id, int)
-    # The phone is now taken for this kind of account.
-    assert register(api, role, status=409, username="dave", phone_number=phone)["code"] == 40905
     signin = {"phone_number": phone, "verification_code": "123456"}
+    tickets = []
+    for _ in range(2):  # two signins before either registers
+        api.ok("POST", "/api/sms/send", {"phone_number": phone})
+        tickets += api.ok("POST", f"/api/{role}/signin", signin)
+    first, second = tickets
+    assert first != second and first.startswith("pt_")
+    [account_id] = register(
+        api, role, phone_number=phone, phone_ticket=first, email="c@example.com", gender=0
+    )["content"]
+    assert isinstance(account_id, int)
+    # The phone is now taken for this kind of account, even with a ticket of its own ...
+    taken = register(
+        api, role, status=409, username="dave", phone_number=phone, phone_ticket=second
+    )
+    assert taken["code"] == 40905
+    # ... and a ticket is good once.
+    used = register(api, role, status=400, username="erin", phone_number=phone, phone_ticket=first)
+    assert used["code"] == 40004
+    # With the right code, signin says the phone is bound; with a wrong one, only that it is wrong.
+    api.ok("POST", "/api/sms/send", {"phone_number": phone})
+    api.fails(40002, "POST", f"/api/{role}/signin", {**signin, "verification_code": "000000"})
     api.fails(40905, "POST", f"/api/{role}/signin", signin)
+
+
+@pytest.mark.settings(phone_ticket_ttl_seconds=0)
+def test_a_phone_ticket_expires(api: Api) -> None:
+    phone = "13912345679"
+    api.ok("POST", "/api/sms/send", {"phone_number": phone})
+    [ticket] = api.ok(
+        "POST", "/api/user/signin", {"phone_number": phone, "verification_code": "123456"}
+    )
+    late = register(api, status=400, phone_number=phone, phone_ticket=ticket)
+    assert late["code"] == 40004
 
 
 def test_register_with_an_unverified_phone_is_refused(api: Api) -> None:

@@ -104,8 +104,14 @@ def test_targets_judge_against_the_same_run() -> None:
         ]
     }
     verdicts = [t.verdict for t in targets(rows, 32)]
-    # acquire: 30% of Starlette, below Prism; publish: p99 12x p50; pg 1.6x; mock not measured
-    assert verdicts == ["PASS", "MISS", "MISS", "PASS", "n/a", "PASS"]
+    # acquire: 30% of Starlette, below Prism; publish: p99 12x p50; pg 1.6x; mock and the
+    # login flood not measured
+    assert verdicts == ["PASS", "MISS", "MISS", "PASS", "n/a", "PASS", "n/a"]
+    rows["login-idle"] = _row("login-idle", "login", 10, p99=300)
+    rows["login-flood"] = _row("login-flood", "login", 8, p99=590)
+    assert targets(rows, 32)[-1].verdict == "PASS"
+    rows["login-flood"] = _row("login-flood", "login", 3, p99=700)
+    assert targets(rows, 32)[-1].verdict == "MISS"
 
 
 def test_the_connexion_baseline_answers_the_envelope_after_validating_tag_id() -> None:

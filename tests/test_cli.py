@@ -69,6 +69,7 @@ def test_serve_refuses_an_unmigrated_external_database(monkeypatch: pytest.Monke
     import consulting.core.migrate
 
     monkeypatch.setattr(consulting.core.migrate, "pending", lambda engine: True)
+    monkeypatch.setenv("CONSULTING_PAYMENT_NOTIFY_KEY", "a-key-of-this-test-of-32-bytes-or-more")
     started: list[object] = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: started.append(a))
     result = runner.invoke(

@@ -86,7 +86,7 @@ def test_a_body_without_length_is_cut_off_at_the_limit() -> None:
 
     scope = {"type": "http", "headers": [], "method": "POST", "path": "/"}
     with pytest.raises(BodyTooLarge):
-        asyncio.run(BodyLimitMiddleware(reader, max_bytes=1000)(scope, receive, None))  # type: ignore[arg-type]
+        asyncio.run(BodyLimitMiddleware(reader, max_bytes=1000, timeout=10)(scope, receive, None))  # type: ignore[arg-type]
     assert read == [600]
 
 

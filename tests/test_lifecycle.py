@@ -177,11 +177,11 @@ def test_an_unpaid_payment_expires_and_money_that_comes_after_goes_back(
     [payment] = api.ok("GET", QUERY, params={"out_trade_no": out_trade_no}, token=buyer.token)
     assert payment["status"] == "failed"
     # the provider's SUCCESS after all: recorded and refunded at once; the post stays open
-    api.ok("POST", "/api/pay/notify", api.notify_fields(out_trade_no, 10000))
+    api.confirm(buyer, out_trade_no, 10000)
     [payment] = api.ok("GET", QUERY, params={"out_trade_no": out_trade_no}, token=buyer.token)
     assert payment["status"] == "refunded"
     assert detail(api, buyer, post_id)["status"] == "open"
-    api.ok("POST", "/api/pay/notify", api.notify_fields(out_trade_no, 10000))  # a retry
+    api.confirm(buyer, out_trade_no, 10000)  # a retry
     assert_ledger_balances(res)
     api.pay(buyer, post_id)  # another payment goes through
     assert detail(api, buyer, post_id)["status"] == "paid"
@@ -223,17 +223,18 @@ def test_notify_documents_its_502(
     buyer = api.buyer()
     post_id = api.publish(buyer)
     first, second = api.pay_init(buyer, post_id, 10000), api.pay_init(buyer, post_id, 10000)
-    api.ok("POST", "/api/pay/notify", api.notify_fields(first, 10000))
+    api.confirm(buyer, first, 10000)
+    late = api.notify_fields(api.trade_no(buyer, second), 10000)
 
     def down(*_args: object) -> str:
         raise PaymentProviderError("provider unreachable")
 
     monkeypatch.setattr(res.payments, "refund", down)
-    api.fails(50200, "POST", "/api/pay/notify", api.notify_fields(second, 10000))
+    api.fails(50200, "POST", "/api/pay/notify", late)
     [payment] = api.ok("GET", QUERY, params={"out_trade_no": second}, token=buyer.token)
     assert payment["status"] == "pending"
     monkeypatch.undo()
-    api.ok("POST", "/api/pay/notify", api.notify_fields(second, 10000))
+    api.ok("POST", "/api/pay/notify", late)
     [payment] = api.ok("GET", QUERY, params={"out_trade_no": second}, token=buyer.token)
     assert payment["status"] == "refunded"
     assert_ledger_balances(res)

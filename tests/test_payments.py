@@ -72,7 +72,7 @@ def test_notify_confirms_once_and_replays_change_nothing(api: Api, res: Resource
     buyer = api.buyer()
     post_id = api.publish(buyer)
     out_trade_no = api.pay_init(buyer, post_id, 10000)
-    fields = api.notify_fields(out_trade_no, 10000)
+    fields = api.notify_fields(api.trade_no(buyer, out_trade_no), 10000)
     for _ in range(3):
         api.ok("POST", "/api/pay/notify", fields)
     with res.db.unit_of_work() as session:
@@ -87,11 +87,13 @@ def test_notify_needs_a_valid_signature_and_the_right_amount(api: Api) -> None:
     buyer = api.buyer()
     post_id = api.publish(buyer)
     out_trade_no = api.pay_init(buyer, post_id, 10000)
-    forged = {**api.notify_fields(out_trade_no, 10000), "sign": "0" * 64}
+    forged = {**api.notify_fields(api.trade_no(buyer, out_trade_no), 10000), "sign": "0" * 64}
     api.fails(40302, "POST", "/api/pay/notify", forged)
-    tampered = {**api.notify_fields(out_trade_no, 10000), "total_fee": "1"}
+    tampered = {**api.notify_fields(api.trade_no(buyer, out_trade_no), 10000), "total_fee": "1"}
     api.fails(40302, "POST", "/api/pay/notify", tampered)
-    api.fails(40003, "POST", "/api/pay/notify", api.notify_fields(out_trade_no, 1))
+    api.fails(
+        40003, "POST", "/api/pay/notify", api.notify_fields(api.trade_no(buyer, out_trade_no), 1)
+    )
     api.fails(40404, "POST", "/api/pay/notify", api.notify_fields("UNKNOWN", 10000))
 
 
@@ -99,9 +101,22 @@ def test_a_failed_payment_leaves_the_post_open(api: Api, res: Resources) -> None
     buyer = api.buyer()
     post_id = api.publish(buyer)
     out_trade_no = api.pay_init(buyer, post_id, 10000)
-    api.ok("POST", "/api/pay/notify", api.notify_fields(out_trade_no, 10000, "FAIL"))
-    api.ok("POST", "/api/pay/notify", api.notify_fields(out_trade_no, 10000, "FAIL"))
-    late = api.call("POST", "/api/pay/notify", api.notify_fields(out_trade_no, 10000), status=409)
+    api.ok(
+        "POST",
+        "/api/pay/notify",
+        api.notify_fields(api.trade_no(buyer, out_trade_no), 10000, "FAIL"),
+    )
+    api.ok(
+        "POST",
+        "/api/pay/notify",
+        api.notify_fields(api.trade_no(buyer, out_trade_no), 10000, "FAIL"),
+    )
+    late = api.call(
+        "POST",
+        "/api/pay/notify",
+        api.notify_fields(api.trade_no(buyer, out_trade_no), 10000),
+        status=409,
+    )
     assert late["code"] == 40900
     with res.db.unit_of_work() as session:
         post = session.get(Post, post_id)
@@ -113,8 +128,8 @@ def test_a_second_payment_for_an_already_paid_post_is_refunded(api: Api, res: Re
     post_id = api.publish(buyer)
     first = api.pay_init(buyer, post_id, 10000)
     second = api.pay_init(buyer, post_id, 10000)
-    api.ok("POST", "/api/pay/notify", api.notify_fields(first, 10000))
-    api.ok("POST", "/api/pay/notify", api.notify_fields(second, 10000))
+    api.ok("POST", "/api/pay/notify", api.notify_fields(api.trade_no(buyer, first), 10000))
+    api.ok("POST", "/api/pay/notify", api.notify_fields(api.trade_no(buyer, second), 10000))
     with res.db.unit_of_work() as session:
         statuses = {p.out_trade_no: p.status for p in session.exec(select(Payment)).all()}
     assert statuses == {first: "paid", second: "refunded"}

@@ -89,7 +89,7 @@ def test_one_notify_delivered_many_times_at_once_moves_money_once(api: Api, res:
     buyer = api.buyer()
     post_id = api.publish(buyer)
     out_trade_no = api.pay_init(buyer, post_id, 10000)
-    fields = api.notify_fields(out_trade_no, 10000)
+    fields = api.notify_fields(api.trade_no(buyer, out_trade_no), 10000)
     results = race([lambda: payments.notify(res, fields)] * RACERS)
     assert results == [None] * RACERS
     race([lambda: payments.notify(res, fields)] * RACERS)  # and again, later
@@ -138,7 +138,11 @@ def test_concurrent_registrations_of_one_username_make_one_account(
 
     def register() -> int:
         return accounts.register(
-            res, Role.BUYER, username="Racer", password="password123", password_again="password123"
+            res,
+            Role.BUYER,
+            username="Racer",
+            password="racing-password-9",
+            password_again="racing-password-9",
         )
 
     results = race([register] * RACERS)
@@ -230,8 +234,10 @@ def test_refund_against_a_late_notify_moves_money_once(api: Api, res: Resources)
         buyer = api.buyer()
         post_id = api.publish(buyer)
         first, second = api.pay_init(buyer, post_id, 10000), api.pay_init(buyer, post_id, 10000)
-        api.ok("POST", "/api/pay/notify", api.notify_fields(first, 10000))
-        notify = partial(payments.notify, res, api.notify_fields(second, 10000))
+        api.confirm(buyer, first, 10000)
+        notify = partial(
+            payments.notify, res, api.notify_fields(api.trade_no(buyer, second), 10000)
+        )
         refund = partial(payments.refund, res, actor(Role.BUYER, buyer.id), post_id)
         results = race([notify] * HALF + [refund] * HALF)
         assert results[:HALF] == [None] * HALF  # every notify answered 0
@@ -250,3 +256,18 @@ def test_finish_against_cancel_exactly_one_wins(api: Api, res: Resources) -> Non
         assert _post(res, post_id).status == ("finished" if won[0] % 2 == 0 else "open")
         assert _refused(results) == {40900}
         assert_ledger_balances(res)
+
+
+def test_codes_sent_at_once_to_a_new_phone_make_one(res: Resources) -> None:
+    """The per-phone limit holds for a phone that has no counter yet: the counter's upsert
+    creates and locks the row, so exactly one of the racers sends (issue 14, finding 8)."""
+    from models import SmsCode
+    from services import sms
+
+    results = race(
+        [lambda n=n: sms.send(res, "13912349999", f"198.51.100.{n}") for n in range(RACERS)]
+    )
+    refused = Counter(r.code for r in results if isinstance(r, ApiError))
+    assert results.count(None) == 1 and refused == {ErrorCode.SMS_TOO_FREQUENT: RACERS - 1}
+    with res.db.unit_of_work() as session:
+        assert len(session.exec(select(SmsCode)).all()) == 1

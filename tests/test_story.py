@@ -7,7 +7,9 @@ def test_buyer_and_consultant_walk_the_whole_story(api: Api) -> None:
     phone = "13800138000"
     # The buyer verifies a phone, registers with it and logs in.
     api.ok("POST", "/api/sms/send", {"phone_number": phone})
-    api.ok("POST", "/api/user/signin", {"phone_number": phone, "verification_code": "123456"})
+    [ticket] = api.ok(
+        "POST", "/api/user/signin", {"phone_number": phone, "verification_code": "123456"}
+    )
     password = "correct horse battery"
     [buyer_id] = api.ok(
         "POST",
@@ -17,6 +19,7 @@ def test_buyer_and_consultant_walk_the_whole_story(api: Api) -> None:
             "password": password,
             "password_again": password,
             "phone_number": phone,
+            "phone_ticket": ticket,
         },
     )
     [logged_in] = api.ok("POST", "/api/user/login", {"username": "alice", "password": password})
@@ -63,7 +66,7 @@ def test_buyer_and_consultant_walk_the_whole_story(api: Api) -> None:
 
     # The buyer pays; the provider confirms; the consultant accepts; the buyer records the order.
     out_trade_no = api.pay_init(buyer, post_id, 19950)
-    api.ok("POST", "/api/pay/notify", api.notify_fields(out_trade_no, 19950))
+    api.ok("POST", "/api/pay/notify", api.notify_fields(api.trade_no(buyer, out_trade_no), 19950))
     api.ok("POST", "/api/consultant/order/accept", {"post_id": post_id}, token=consultant.token)
     assert (
         api.ok("GET", "/api/user/post/acquire", params={"tag_id": 2}, token=consultant.token) == []
@@ -90,7 +93,7 @@ def test_buyer_and_consultant_walk_the_whole_story(api: Api) -> None:
 
     # Paid again, taken again, and this time finished by the consultant.
     out_trade_no = api.pay_init(buyer, post_id, 19950)
-    api.ok("POST", "/api/pay/notify", api.notify_fields(out_trade_no, 19950))
+    api.ok("POST", "/api/pay/notify", api.notify_fields(api.trade_no(buyer, out_trade_no), 19950))
     api.accept(consultant, post_id)
     order["order_no"] = "20170625000002"
     [second] = api.ok("POST", "/api/user/order/add", order, token=buyer_token)

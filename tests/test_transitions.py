@@ -213,12 +213,11 @@ def _payment_in(world: World, state: str) -> None:
     world.post_id = api.publish(buyer)
     world.out_trade_no = api.pay_init(buyer, world.post_id, PRICE_FEN)
     if state == "paid":
-        api.ok("POST", "/api/pay/notify", api.notify_fields(world.out_trade_no, PRICE_FEN))
+        api.confirm(buyer, world.out_trade_no, PRICE_FEN)
     elif state == "failed":
-        fields = api.notify_fields(world.out_trade_no, PRICE_FEN, "FAIL")
-        api.ok("POST", "/api/pay/notify", fields)
+        api.confirm(buyer, world.out_trade_no, PRICE_FEN, "FAIL")
     elif state == "refunded":
-        api.ok("POST", "/api/pay/notify", api.notify_fields(world.out_trade_no, PRICE_FEN))
+        api.confirm(buyer, world.out_trade_no, PRICE_FEN)
         api.ok("POST", "/api/user/post/refund", {"post_id": world.post_id}, token=buyer.token)
 
 
@@ -246,7 +245,8 @@ def test_payment_transitions(api: Api, res: Resources) -> None:
                 path, data, token = "/api/user/post/refund", {"post_id": world.post_id}, buyer.token
             else:
                 result = "SUCCESS" if event == "confirm" else "FAIL"
-                fields = api.notify_fields(world.out_trade_no, PRICE_FEN, result)
+                trade_no = api.trade_no(buyer, world.out_trade_no)
+                fields = api.notify_fields(trade_no, PRICE_FEN, result)
                 path, data, token = "/api/pay/notify", fields, None
             case = f"payment {state} {event}"
             if PAYMENT.allows(state, event, expired=False):

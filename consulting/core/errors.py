@@ -18,6 +18,7 @@ class ErrorCode(IntEnum):
     VERIFICATION_CODE_INVALID = 40002
     AMOUNT_MISMATCH = 40003
     PHONE_NOT_VERIFIED = 40004
+    PASSWORD_TOO_WEAK = 40005
     NOT_LOGGED_IN = 40100
     LOGIN_FAILED = 40101
     FORBIDDEN = 40300
@@ -30,6 +31,7 @@ class ErrorCode(IntEnum):
     PAYMENT_NOT_FOUND = 40404
     CONSULTANT_NOT_FOUND = 40405
     METHOD_NOT_ALLOWED = 40500
+    REQUEST_TIMEOUT = 40800
     INVALID_STATE = 40900
     USERNAME_TAKEN = 40901
     POST_ALREADY_TAKEN = 40902
@@ -40,9 +42,13 @@ class ErrorCode(IntEnum):
     UNSUPPORTED_MEDIA_TYPE = 41500
     TOO_MANY_LOGIN_ATTEMPTS = 42900
     SMS_TOO_FREQUENT = 42901
+    TOO_MANY_REGISTRATIONS = 42902
+    PASSWORD_CHECKS_BUSY = 42903
+    SMS_LIMIT_REACHED = 42904
     INTERNAL_ERROR = 50000
     NOT_IMPLEMENTED = 50100
     PAYMENT_PROVIDER_ERROR = 50200
+    SMS_PROVIDER_ERROR = 50201
     SERVICE_UNAVAILABLE = 50300
 
     @property
@@ -70,3 +76,7 @@ def message_for(code: int) -> str:
 
 class BodyTooLarge(Exception):
     """Raised while reading a body (sent without Content-Length) that grows past the limit."""
+
+
+class BodyTimeout(Exception):
+    """Raised while reading a body that has not all arrived in time."""

@@ -47,13 +47,24 @@ class Settings(BaseSettings):
     session_cache_size: int = 10_000
     cookie_secure: bool = False
     require_verified_phone: bool = False
-    phone_verification_ttl_seconds: int = 30 * 60
+    # How long the phone ticket that signin answers stays good for register (once).
+    phone_ticket_ttl_seconds: int = 10 * 60
 
-    sms_provider: Literal["console", "fixed"] = "console"
+    # console: codes are neither sent nor logged (sms_log_codes shows them, for development);
+    # fixed: always sms_fixed_code (mock, tests); http: a signed JSON POST to sms_http_url.
+    sms_provider: Literal["console", "fixed", "http"] = "console"
+    sms_log_codes: bool = False
     sms_fixed_code: str = "123456"
+    sms_http_url: str | None = None
+    sms_http_key: SecretStr | None = None
+    sms_http_timeout_seconds: float = 5.0
     sms_code_ttl_seconds: int = 5 * 60
     sms_max_attempts: int = 5
     sms_resend_interval_seconds: int = 60
+    # SMS pumping: codes per client address, and in all, per window.
+    sms_max_per_address: int = 10
+    sms_max_total: int = 1000
+    sms_limit_window_seconds: int = 3600
 
     # A post taken by a consultant goes back to the others if its buyer records no order in time.
     taken_release_seconds: int = Field(default=48 * 3600, ge=1)
@@ -61,14 +72,39 @@ class Settings(BaseSettings):
     # own expiry of an unpaid order is two hours).
     payment_expiry_seconds: int = Field(default=2 * 3600, ge=1)
 
+    # Failed logins (OWASP ASVS V2.2.1, NIST SP 800-63B 5.2.2), counted in fixed windows: per
+    # (username, address) and per address a lock for that address only; per username a growing
+    # delay (1, 2, 4 ... seconds, at most login_delay_max_seconds) from login_delay_after failures
+    # on, and a ceiling.
     login_max_failures: int = 5
     login_failure_window_seconds: int = 15 * 60
     login_max_failures_per_address: int = 50
+    login_max_failures_per_username: int = 100
+    login_delay_after: int = 10
+    login_delay_max_seconds: int = 60
 
-    payment_notify_key: SecretStr = SecretStr("dev-notify-key-change-me")
+    # Registrations per client address per window (each costs an argon2id hash).
+    register_max_per_address: int = 10
+    register_window_seconds: int = 3600
+    # Password hashes at once per worker: logins may wait in a short queue for theirs, a
+    # registration never waits (42903 at once), so that registrations cannot delay logins.
+    login_hashing_slots: int = 2
+    login_hashing_queue: int = 32
+    registration_hashing_slots: int = 1
+
+    # The payment provider's notify key. Unset, no notify is verified; `consulting serve`
+    # refuses to start without one of at least 32 bytes, except on the embedded SQLite database
+    # on a loopback address, where it makes one (docs/decisions.md).
+    payment_notify_key: SecretStr | None = None
     payment_auto_confirm: bool = False
 
     max_body_bytes: int = 64 * 1024
+    # A request body that has not all arrived this long after its headers is answered 408.
+    request_body_timeout_seconds: float = 10.0
+    # uvicorn's limits, per worker (README, "Production deployment").
+    keep_alive_timeout_seconds: int = 5
+    max_concurrency: int = 1000
+    max_header_bytes: int = 16 * 1024
     validate_responses: bool = False
     log_level: str = "INFO"
 

@@ -22,10 +22,16 @@ from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.mock import MockResolver
 from connexion.resolver import Resolution
+from pydantic import SecretStr
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 
 from consulting import SPEC_PATH
+from consulting.core.envelope import envelope
+from consulting.core.errors import ErrorCode, message_for
 from consulting.core.migrate import upgrade
+from consulting.core.notify_key import MOCK_NOTIFY_KEY
 from consulting.core.resources import Resources
 from consulting.core.settings import Settings
 from consulting.mock.controls import SCENARIOS_KEY
@@ -35,10 +41,14 @@ from consulting.mock.scenarios import DEMO_ACCOUNTS, DEMO_PASSWORD, ScenarioStor
 from consulting.spec import load_spec
 from consulting.web.app import SWAGGER_UI, create_app, new_app, surround
 from consulting.web.tuning import SECURITY_MAP, validator_map
+from consulting.web.tuning.encoding import json_body
 
 CONTROLS_SPEC = SPEC_PATH.parent / "mock-controls.yaml"
 LOCALHOST_ORIGINS = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?$"
 WORKDIR_PREFIX = "consulting-mock-"
+
+
+MOCK_UNLIMITED = 1_000_000
 
 
 @dataclass
@@ -74,7 +84,15 @@ def _stateful_app(options: MockOptions, database: Path) -> tuple[AsyncApp, Resou
         # Codes the mock sent are sent again after a reset (ScenarioStore), so that the fixed
         # code keeps working; one per phone per minute would then refuse the page's own resend.
         sms_resend_interval_seconds=0,
+        # One developer's machine is one client address: the per-address limits of production
+        # would stop a frontend's own test runs at once (ask for a 429 with Prefer instead).
+        sms_max_per_address=MOCK_UNLIMITED,
+        sms_max_total=MOCK_UNLIMITED,
+        register_max_per_address=MOCK_UNLIMITED,
         payment_auto_confirm=True,
+        # Documented (README), as everything in the mock: the spec's notify example is signed
+        # with it. `consulting serve` refuses it.
+        payment_notify_key=SecretStr(MOCK_NOTIFY_KEY),
     )
     res = Resources.from_settings(settings)
     upgrade(res.db.engine)
@@ -131,15 +149,31 @@ def accept_any_token(token: str, required_scopes: list[str] | None = None) -> di
     return {"sub": "mock"} if token else None
 
 
+class EnvelopeCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered by the envelope (400, 40000 and the
+    reason), not Starlette's text/plain."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        code = ErrorCode.INVALID_PARAMETER
+        reason = bytes(response.body).decode()  # "Disallowed CORS origin, method"
+        body = json_body(envelope(code, f"{message_for(code)}: {reason}"))
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        headers["content-type"] = "application/json"
+        return Response(body, status_code=code.http_status, headers=headers)
+
+
 def _for_frontends(app: AsyncApp, delay_ms: int, check_roles: bool) -> None:
     app.add_middleware(
-        CORSMiddleware,
+        EnvelopeCORSMiddleware,
         MiddlewarePosition.BEFORE_EXCEPTION,
         allow_origin_regex=LOCALHOST_ORIGINS,
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Session-Token", "X-Request-ID"],
+        expose_headers=["X-Session-Token", "X-Request-ID", "X-Next-Cursor", "Link", "Retry-After"],
     )
     app.add_middleware(CrossSiteCookieMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(

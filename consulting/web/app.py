@@ -19,7 +19,13 @@ from consulting import SPEC_PATH
 from consulting.core.logs import configure_logging
 from consulting.core.resources import Resources
 from consulting.core.settings import Settings
-from consulting.web.middleware import AccessLogMiddleware, BodyLimitMiddleware, ScopeStateMiddleware
+from consulting.web.middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    NoTrailingSlashMiddleware,
+    ScopeStateMiddleware,
+    SecurityHeadersMiddleware,
+)
 from consulting.web.responses import register_error_handlers
 from consulting.web.tuning import SECURITY_MAP, App, OrjsonJsonifier, validator_map
 from handlers._common import RESOURCES_KEY
@@ -72,12 +78,19 @@ def new_app(lifespan: Any = None) -> AsyncApp:
 
 
 def surround(app: AsyncApp, settings: Settings, state: dict[str, Any]) -> None:
-    """The envelope for every error, the access log, the body limit, the per-process state."""
+    """The envelope for every error, the access log, the security headers, no trailing-slash
+    redirects, the body limits, the per-process state."""
     register_error_handlers(app)
     # Each one added here sits inside the ones added before it: the access log sees everything.
-    app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
+    before = MiddlewarePosition.BEFORE_EXCEPTION
+    app.add_middleware(AccessLogMiddleware, before)
+    app.add_middleware(SecurityHeadersMiddleware, before, hsts=settings.cookie_secure)
+    app.add_middleware(NoTrailingSlashMiddleware, before, keep=(SWAGGER_UI.swagger_ui_path + "/",))
     app.add_middleware(
-        BodyLimitMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, max_bytes=settings.max_body_bytes
+        BodyLimitMiddleware,
+        before,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.request_body_timeout_seconds,
     )
     app.add_middleware(ScopeStateMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, state=state)
 

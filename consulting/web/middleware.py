@@ -1,15 +1,20 @@
-"""ASGI middleware around Connexion: resources, request ids and logs, body size limit."""
+"""ASGI middleware around Connexion: resources, request ids and logs, security headers, no
+trailing-slash redirects, body size and time limits."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 import time
 from typing import Any
 
+import anyio
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from consulting.core.errors import BodyTooLarge, ErrorCode
+from consulting.core.errors import BodyTimeout, BodyTooLarge, ErrorCode
 from consulting.core.logs import new_request_id, request_id
 from consulting.web.responses import send_envelope
 
@@ -72,11 +77,14 @@ class AccessLogMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit: by Content-Length up front, else while reading."""
+    """Refuses bodies over the limit: by Content-Length up front, else while reading; and bodies
+    that have not all arrived ``timeout`` seconds after the request began (408: uvicorn has no
+    such timeout, and a client that stalls halfway would hold its connection for ever)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,17 +94,123 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await send_envelope(send, ErrorCode.BODY_TOO_LARGE)
             return
-        seen = 0
+        seen, complete = 0, False
+        deadline = time.monotonic() + self.timeout
 
         async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if complete:  # after the body: waiting for a disconnect is no slow body
+                return await receive()
+            try:
+                with anyio.fail_after(max(0.0, deadline - time.monotonic())):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
                 raise BodyTooLarge
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+class NoTrailingSlashMiddleware:
+    """A path ending in ``/`` is no path of the API: 404, the envelope. Starlette's routers would
+    answer 307 to the same path without the slash, an absolute URL built from the request's
+    Host header. Swagger UI's own pages (``keep``) are left to it."""
+
+    def __init__(self, app: ASGIApp, keep: tuple[str, ...]) -> None:
+        self.app = app
+        self.keep = keep
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] == "http"
+            and len(path) > 1
+            and path.endswith("/")
+            and not path.startswith(self.keep)
+        ):
+            await send_envelope(send, ErrorCode.NOT_FOUND)
+            return
+        await self.app(scope, receive, send)
+
+
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# Swagger UI's page: its scripts and styles from here, its one inline script by hash (computed
+# from the page as sent), inline styles (it sets style attributes), its icons as data: URLs.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeadersMiddleware:
+    """The usual security headers on every response: ``nosniff``, no framing, no referrer, a
+    Content-Security-Policy (none at all for the API's JSON; Swagger UI's page may run its own
+    scripts), ``Cache-Control: no-store`` on the API's answers (they carry session tokens, a
+    buyer's posts and payments), and HSTS when the service runs behind HTTPS."""
+
+    def __init__(self, app: ASGIApp, hsts: bool) -> None:
+        self.app = app
+        self.headers = list(SECURITY_HEADERS)
+        if hsts:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope.get("path", "").startswith("/api/")
+        held: Message | None = None
+        chunks: list[bytes] = []
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), *self.headers]
+                if api or any(name.lower() == b"set-cookie" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+                if _is_html(headers):
+                    held = message  # its policy names the page's inline scripts: wait for it
+                    return
+                headers.append((b"content-security-policy", API_POLICY.encode()))
+            elif held is not None and message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                page = b"".join(chunks)
+                policy = PAGE_POLICY.format(hashes=" ".join(_script_hashes(page)))
+                held["headers"].append((b"content-security-policy", policy.encode()))
+                await send(held)
+                message = {**message, "body": page}
+                held = None
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(
+        name.lower() == b"content-type" and value.startswith(b"text/html")
+        for name, value in headers
+    )
+
+
+def _script_hashes(page: bytes) -> list[str]:
+    return [
+        "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT.findall(page)
+    ]
 
 
 def _incoming_id(scope: Scope) -> str | None:

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import Send
 
 from consulting.core.envelope import envelope
-from consulting.core.errors import ApiError, BodyTooLarge, ErrorCode, message_for
+from consulting.core.errors import ApiError, BodyTimeout, BodyTooLarge, ErrorCode, message_for
 from consulting.core.logs import request_id
 from consulting.web.tuning.encoding import json_body
 
@@ -110,6 +110,11 @@ def on_body_too_large(_request: ConnexionRequest, _exc: Exception) -> ConnexionR
     return error_response(ErrorCode.BODY_TOO_LARGE)
 
 
+def on_body_timeout(_request: ConnexionRequest, _exc: Exception) -> ConnexionResponse:
+    # The rest of the body is never read: the server closes the connection after this answer.
+    return error_response(ErrorCode.REQUEST_TIMEOUT, headers={"Connection": "close"})
+
+
 def on_database_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """The database is down, locked or out of connections: retryable, so 503 not 500."""
     assert isinstance(exc, DBAPIError | PoolTimeout)
@@ -140,6 +145,7 @@ def register_error_handlers(app: AsyncApp) -> None:
     app.add_error_handler(ProblemException, on_problem)
     app.add_error_handler(HTTPException, on_http_exception)
     app.add_error_handler(BodyTooLarge, on_body_too_large)
+    app.add_error_handler(BodyTimeout, on_body_timeout)
     app.add_error_handler(DBAPIError, on_database_error)
     app.add_error_handler(PoolTimeout, on_database_error)
     app.add_error_handler(Exception, on_unexpected)

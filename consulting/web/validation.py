@@ -10,6 +10,11 @@ JSON Schema patterns are ECMA-262 regular expressions, but jsonschema runs them 
 ``^1[3-9][0-9]{9}$``. Form bodies are therefore validated with a ``pattern`` keyword that treats
 ``$`` as the end of the string.
 
+Integers in forms and query strings are ASCII digits (an optional ``-`` before them), as the
+schema's ``type: integer`` means on the wire: Connexion reads them with Python's ``int()``, which
+also takes ``1_0`` (10), ``١`` (Arabic-Indic 1), ``" 1"`` and ``+1``. And a form has at most
+1000 fields (Starlette's own ceiling, which it raised as a 500): more is 400, before parsing.
+
 These are rules of the contract, not of speed: ``consulting.web.tuning`` builds the same
 validators once instead of per request and must answer exactly as these do.
 """
@@ -19,16 +24,23 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncGenerator, Iterator
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
-from connexion.validators import VALIDATOR_MAP, FormDataValidator, MediaTypeDict
+from connexion.validators import (
+    VALIDATOR_MAP,
+    FormDataValidator,
+    MediaTypeDict,
+    ParameterValidator,
+)
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
 from starlette.types import Scope
 
 FORM = "application/x-www-form-urlencoded"  # the contract's only request media type
+MAX_FORM_FIELDS = 1000
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 
 
 def _pattern(
@@ -58,6 +70,8 @@ class ContractFormValidator(FormDataValidator):
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         body = b"".join([chunk async for chunk in stream])
         check_form_text(body)
+        properties = self._schema.get("properties", {})
+        check_integers(parse_qsl(body.decode(), keep_blank_values=True), properties.get)
 
         async def replay() -> AsyncGenerator[bytes, None]:
             yield body
@@ -66,7 +80,10 @@ class ContractFormValidator(FormDataValidator):
 
 
 def check_form_text(body: bytes) -> None:
-    """Refuse a urlencoded body whose names or values are not NUL-free UTF-8 text."""
+    """Refuse a urlencoded body of more than 1000 fields, or whose names or values are not
+    NUL-free UTF-8 text."""
+    if body.count(b"&") >= MAX_FORM_FIELDS:
+        raise BadRequestProblem(detail=f"more than {MAX_FORM_FIELDS} form fields")
     for pair in body.split(b"&"):
         for part in pair.split(b"=", 1):
             try:
@@ -77,8 +94,42 @@ def check_form_text(body: bytes) -> None:
                 raise BadRequestProblem(detail="form data contains a NUL byte")
 
 
+def _is_integer(schema: dict[str, Any] | None) -> tuple[bool, bool]:
+    """Whether a parameter or property schema is an integer, and whether an array of them."""
+    if not schema:
+        return False, False
+    if schema.get("type") == "array":
+        return _is_integer(schema.get("items"))[0], True
+    return schema.get("type") == "integer", False
+
+
+def check_integers(pairs: list[tuple[str, str]], schema_of: Any) -> None:
+    """Refuse an integer field or parameter that is not ASCII digits (``schema_of(name)`` gives
+    the schema of a name; an array's values may also be joined by commas)."""
+    for name, value in pairs:
+        integer, array = _is_integer(schema_of(name))
+        if not integer:
+            continue
+        for part in value.split(",") if array else [value]:
+            if not _INTEGER.fullmatch(part):
+                raise BadRequestProblem(detail=f"{name}: {part!r} is not an integer")
+
+
+class ContractParameterValidator(ParameterValidator):
+    """Query parameters: integers are ASCII digits (Connexion would take ``int()``'s syntax)."""
+
+    def validate_request(self, request: Any) -> None:
+        query = self.parameters.get("query", [])
+        if query:
+            schemas = {param["name"]: param.get("schema", param) for param in query}
+            raw = request.scope.get("query_string", b"").decode("latin-1")
+            check_integers(parse_qsl(raw, keep_blank_values=True), schemas.get)
+        super().validate_request(request)
+
+
 def contract_validator_map(form: type[FormDataValidator] = ContractFormValidator) -> dict[str, Any]:
-    """Connexion's validators, with forms validated as the contract means them."""
+    """Connexion's validators, with forms and query parameters validated as the contract
+    means them."""
     body = MediaTypeDict(dict(VALIDATOR_MAP["body"]))
     body[FORM] = form
-    return {**VALIDATOR_MAP, "body": body}
+    return {**VALIDATOR_MAP, "body": body, "parameter": ContractParameterValidator}

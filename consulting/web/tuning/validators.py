@@ -14,12 +14,12 @@ from typing import Any
 
 from connexion.lifecycle import ConnexionRequest
 from connexion.utils import is_null, is_nullable
-from connexion.validators import ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from starlette.types import Scope
 
 from consulting.web.validation import (
     ContractFormValidator,
+    ContractParameterValidator,
     contract_validator_map,
     strict_validator,
 )
@@ -83,7 +83,7 @@ def _parameter_error(schema: Any, value: Any) -> str | None:
     return verdict
 
 
-class CompiledParameterValidator(ParameterValidator):
+class CompiledParameterValidator(ContractParameterValidator):
     """Connexion's parameter validation, with each parameter's validator built once and the
     query string it parsed left on the scope."""
 
