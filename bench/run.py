@@ -48,6 +48,7 @@ from bench.driver import Load, Plan, Request, choose, measure, wrk_path
 from bench.machine import BUSY_WARNING, wait_for_quiet
 from bench.report import Row
 from bench.servers import (
+    SERVER_DATABASE_ENV,
     Fleet,
     Server,
     ServerFailed,
@@ -359,7 +360,9 @@ def serve_postgres(run: Run) -> None:
     data = seed.prepare(url, run.args.posts)
     port = free_port()
     argv = serve_argv(port, url, workers=2)
-    with run.fleet.serving("serve-postgres", argv, port, "/api/tag/list", wait=90) as server:
+    with run.fleet.serving(
+        "serve-postgres", argv, port, "/api/tag/list", env=SERVER_DATABASE_ENV, wait=90
+    ) as server:
         buyer = seed.login(server.base_url, data.buyer)
         request = publish_request(buyer, data.buyer.id)
         run.measure("publish-pg", "serve, PostgreSQL, 2 workers", "publish", server, request)

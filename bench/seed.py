@@ -14,16 +14,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.servers import clean_environment, consulting_argv
 from consulting.core.actors import Actor, Role
+from consulting.core.clock import utcnow
+from consulting.core.database import Database
 from consulting.core.envelope import envelope
 from consulting.core.migrate import upgrade
 from consulting.core.resources import Resources
 from consulting.core.settings import Settings
+from models import PostStatus
 from services import accounts, posts
 from services.paging import Page
+from services.posts import POST_TAGS, POSTS
 
 PASSWORD = "bench-password-not-secret"  # noqa: S105 - throw-away accounts of the benchmark
 ACQUIRE_TAG = 1  # holds the seeded posts: acquire reads its first page
@@ -56,8 +61,8 @@ def prepare(database_url: str, post_count: int) -> Fixture:
     try:
         if settings.is_sqlite:
             upgrade(res.db.engine)  # serve migrates SQLite on start too: then a no-op
-        buyer = _register(res, Role.BUYER, "bench-buyer")
-        consultant = _register(res, Role.CONSULTANT, "bench-consultant")
+        buyer = register(res, Role.BUYER, "bench-buyer")
+        consultant = register(res, Role.CONSULTANT, "bench-consultant")
         _publish_many(res, buyer, post_count)
         page = posts.acquire(
             res, Actor(Role.CONSULTANT, consultant.id, 0), tag_id=ACQUIRE_TAG, page=Page()
@@ -67,7 +72,7 @@ def prepare(database_url: str, post_count: int) -> Fixture:
     return Fixture(database_url, buyer, consultant, post_count, envelope(0, "", page))
 
 
-def _register(res: Resources, role: Role, username: str) -> Account:
+def register(res: Resources, role: Role, username: str) -> Account:
     account_id = accounts.register(
         res, role, username=username, password=PASSWORD, password_again=PASSWORD
     )
@@ -85,6 +90,51 @@ def _publish_many(res: Resources, buyer: Account, count: int) -> None:
             title=f"bench post {n}",
             details="A post written by the benchmark's seed: one page of these is read back.",
             price="99.00",
+        )
+
+
+BULK_BATCH = 10_000
+
+
+def bulk_posts(
+    db: Database, count: int, buyer_id: int, tag_id: int, *, consultant_id: int | None = None
+) -> None:
+    """``count`` open posts of ``buyer_id`` under ``tag_id``, straight into the tables.
+
+    For the scale rows (``bench.scale``) and the query-plan test: a million posts through the
+    services would take an hour; the rows are the ones publish writes (the same columns and
+    defaults), only without its checks. PostgreSQL takes them by COPY, the others by batched
+    INSERTs.
+    """
+    now = utcnow()
+    row = {
+        "buyer_id": buyer_id,
+        "title": "bulk post",
+        "details": "A post written by the benchmark's bulk seed.",
+        "price_fen": 9900,
+        "status": PostStatus.OPEN.value,
+        "consultant_id": consultant_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with db.unit_of_work() as session:
+        before = session.execute(sa.select(sa.func.max(POSTS.c.id))).scalar() or 0
+        if db.dialect == "postgresql":
+            raw = session.connection().connection.driver_connection
+            assert raw is not None
+            columns = ", ".join(row)
+            with raw.cursor() as cursor, cursor.copy(f"COPY posts ({columns}) FROM STDIN") as copy:
+                values = tuple(row.values())
+                for _ in range(count):
+                    copy.write_row(values)
+        else:
+            for start in range(0, count, BULK_BATCH):
+                session.execute(sa.insert(POSTS), [row] * min(BULK_BATCH, count - start))
+        session.execute(
+            sa.insert(POST_TAGS).from_select(
+                ["post_id", "tag_id"],
+                sa.select(POSTS.c.id, sa.literal(tag_id, sa.Integer)).where(POSTS.c.id > before),
+            )
         )
 
 

@@ -161,6 +161,13 @@ def consulting_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "consulting.cli", *args]
 
 
+# serve on a server database refuses to start without a notify key: the benchmark's own, which
+# guards no money (its databases are dropped and made again each run).
+SERVER_DATABASE_ENV = {
+    "CONSULTING_PAYMENT_NOTIFY_KEY": "bench-notify-key-of-throw-away-databases-only",
+}
+
+
 def serve_argv(port: int, database_url: str, workers: int = 1) -> list[str]:
     return consulting_argv(
         "serve",

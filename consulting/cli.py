@@ -186,6 +186,23 @@ def db_upgrade(
     typer.echo(f"database at {revision}")
 
 
+@db_app.command("prune")
+def db_prune(database_url: DatabaseUrl = None) -> None:
+    """Remove expired sessions, spent SMS codes and ended rate-limit counters, in batches."""
+    from consulting.core.database import Database, reaching
+    from services.housekeeping import prune
+
+    settings = _settings(database_url)
+    db = Database(settings.database_url, settings.sqlite_busy_timeout_ms)
+    with reaching(settings.database_url):
+        pruned = prune(db, settings)
+    db.dispose()
+    typer.echo(
+        f"pruned {pruned.sessions} sessions, {pruned.sms_codes} SMS codes, "
+        f"{pruned.rate_counters} rate counters"
+    )
+
+
 @app.command()
 def validate(
     spec: Annotated[str, typer.Option(help="The OpenAPI document.")] = str(SPEC_PATH),

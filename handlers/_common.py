@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
+from urllib.parse import parse_qsl, urlencode
 
 from connexion.context import scope
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +17,7 @@ from consulting.core.actors import Actor
 from consulting.core.envelope import envelope
 from consulting.core.errors import ApiError, ErrorCode
 from consulting.core.resources import Resources
+from services.paging import Listing
 
 # Where the HTTP layer leaves the process's resources on every request's scope state.
 RESOURCES_KEY = "consulting_resources"
@@ -29,6 +31,21 @@ T = TypeVar("T")
 
 def ok(content: list[Any] | None = None, headers: dict[str, str] | None = None) -> Reply:
     return envelope(0, "", content), 200, headers or {}
+
+
+def one_page(found: Listing[Any]) -> Reply:
+    """A page of a list; when there is a next one, its cursor in ``X-Next-Cursor`` and its
+    address in ``Link: <...>; rel="next"`` (this request's, the cursor in place of the page)."""
+    if found.next_cursor is None:
+        return ok(found.items)
+    raw = scope.get("query_string", b"").decode("latin-1")
+    kept = [(k, v) for k, v in parse_qsl(raw, keep_blank_values=True) if k not in _PAGE_KEYS]
+    query = urlencode([*kept, ("cursor", found.next_cursor)])
+    link = f'<{scope.get("root_path", "")}{scope["path"]}?{query}>; rel="next"'
+    return ok(found.items, {"X-Next-Cursor": found.next_cursor, "Link": link})
+
+
+_PAGE_KEYS = ("page", "cursor")
 
 
 def resources() -> Resources:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers._common import Reply, actor, ok, one_id_of, read, resources
+from handlers._common import Reply, actor, ok, one_id_of, one_page, read, resources
 from services import orders
 from services.paging import Page
 
@@ -35,12 +35,14 @@ def delete(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
 
 
 async def list_assigned(
-    token_info: dict[str, Any], status: str | None = None, page: int = 1, page_size: int = 20
+    token_info: dict[str, Any],
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+    cursor: str | None = None,
 ) -> Reply:
-    found = await read(
-        orders.list_assigned, actor(token_info), status=status, page=Page(page, page_size)
-    )
-    return ok(found)
+    wanted = Page(page, page_size, cursor)
+    return one_page(await read(orders.list_assigned, actor(token_info), status=status, page=wanted))
 
 
 def accept(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
@@ -53,16 +55,21 @@ def finish(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
 
 
 async def list_own(
-    token_info: dict[str, Any], status: str | None = None, page: int = 1, page_size: int = 20
+    token_info: dict[str, Any],
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+    cursor: str | None = None,
 ) -> Reply:
-    found = await read(
-        orders.list_own, actor(token_info), status=status, page=Page(page, page_size)
-    )
-    return ok(found)
+    wanted = Page(page, page_size, cursor)
+    return one_page(await read(orders.list_own, actor(token_info), status=status, page=wanted))
 
 
-async def list_held(token_info: dict[str, Any], page: int = 1, page_size: int = 20) -> Reply:
-    return ok(await read(orders.list_held, actor(token_info), page=Page(page, page_size)))
+async def list_held(
+    token_info: dict[str, Any], page: int = 1, page_size: int = 20, cursor: str | None = None
+) -> Reply:
+    wanted = Page(page, page_size, cursor)
+    return one_page(await read(orders.list_held, actor(token_info), page=wanted))
 
 
 def release(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers._common import Reply, actor, ok, one_id_of, read, resources
+from handlers._common import Reply, actor, ok, one_id_of, one_page, read, resources
 from services import payments, posts
 from services.paging import Page
 
@@ -45,17 +45,25 @@ def delete(
 
 
 async def check(
-    token_info: dict[str, Any], user_id: int, page: int = 1, page_size: int = 20
+    token_info: dict[str, Any],
+    user_id: int,
+    page: int = 1,
+    page_size: int = 20,
+    cursor: str | None = None,
 ) -> Reply:
-    found = await read(posts.check, actor(token_info), buyer_id=user_id, page=Page(page, page_size))
-    return ok(found)
+    wanted = Page(page, page_size, cursor)
+    return one_page(await read(posts.check, actor(token_info), buyer_id=user_id, page=wanted))
 
 
 async def acquire(
-    token_info: dict[str, Any], tag_id: int, page: int = 1, page_size: int = 20
+    token_info: dict[str, Any],
+    tag_id: int,
+    page: int = 1,
+    page_size: int = 20,
+    cursor: str | None = None,
 ) -> Reply:
-    found = await read(posts.acquire, actor(token_info), tag_id=tag_id, page=Page(page, page_size))
-    return ok(found)
+    wanted = Page(page, page_size, cursor)
+    return one_page(await read(posts.acquire, actor(token_info), tag_id=tag_id, page=wanted))
 
 
 async def detail(token_info: dict[str, Any], post_id: int) -> Reply:

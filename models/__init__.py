@@ -1,6 +1,7 @@
 """SQLModel tables. Importing this package registers every table on ``SQLModel.metadata``."""
 
 from models.accounts import Consultant, User
+from models.leases import Lease
 from models.orders import Order, OrderStatus
 from models.payments import LedgerEntry, Payment, PaymentStatus
 from models.posts import Post, PostStatus, PostTag
@@ -12,6 +13,7 @@ from models.tags import Tag
 __all__ = [
     "AuthSession",
     "Consultant",
+    "Lease",
     "LedgerEntry",
     "Order",
     "OrderStatus",

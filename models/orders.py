@@ -21,6 +21,7 @@ class Order(SQLModel, table=True):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_consultant_listing", "consultant_id", "id"),
+        Index("ix_orders_buyer_listing", "buyer_id", "id"),
         UniqueConstraint("buyer_id", "order_no", name="uq_orders_buyer_order_no"),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -20,7 +20,10 @@ class PostStatus(StrEnum):
 
 class Post(SQLModel, table=True):
     __tablename__ = "posts"
-    __table_args__ = (Index("ix_posts_buyer_listing", "buyer_id", "deleted_at", "id"),)
+    __table_args__ = (
+        Index("ix_posts_buyer_listing", "buyer_id", "deleted_at", "id"),
+        Index("ix_posts_consultant_listing", "consultant_id", "status", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     # The buyer's id: the API calls buyers "user" (user_id), after the source.
     buyer_id: int = Field(foreign_key="users.id")

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 class RateCounter(SQLModel, table=True):
     __tablename__ = "rate_counters"
     key: str = Field(primary_key=True, max_length=128)
-    window_start: datetime
+    window_start: datetime = Field(index=True)
     count: int = 0
     # When the last hit was taken: the growing login delay and the SMS resend interval.
     last_at: datetime | None = None

@@ -17,5 +17,5 @@ class AuthSession(SQLModel, table=True):
     role: str = Field(max_length=16)
     account_id: int = Field(index=True)
     created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime
+    expires_at: datetime = Field(index=True)
     revoked_at: datetime | None = None

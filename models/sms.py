@@ -15,7 +15,7 @@ class SmsCode(SQLModel, table=True):
     phone_number: str = Field(max_length=11, index=True)
     code_hash: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime
+    expires_at: datetime = Field(index=True)
     failed_attempts: int = 0
     # Set when a signin used the code: the phone counts as verified from then on, for a while.
     verified_at: datetime | None = None

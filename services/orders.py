@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy import Integer, and_, bindparam, literal_column
+from sqlalchemy import and_, bindparam, literal_column
 from sqlmodel import Session, select
 
 from consulting.core.actors import Actor, Role
@@ -22,9 +22,17 @@ from consulting.core.resources import Resources
 from models import Consultant, Order, OrderStatus, Post, PostStatus
 from services.idempotency import ClientKey, create_once
 from services.locking import for_update
-from services.paging import Page
+from services.paging import Listing, Page, listing
 from services.payments import refund_paid
-from services.posts import facts_of, let_go, lock_post, state_of, tag_ids_column, tag_list
+from services.posts import (
+    facts_of,
+    let_go,
+    lock_post,
+    paged,
+    state_of,
+    tag_ids_column,
+    tag_list,
+)
 from services.transitions import ORDER, POST
 
 ORDER_NO = ClientKey(Order, "order_no", ErrorCode.ORDER_NO_CONFLICT)
@@ -171,23 +179,24 @@ class OrderRow(NamedTuple):
 
 def _orders_page(*conditions: Any) -> Query[OrderRow]:
     return Query(
-        sa.select(
-            ORDERS.c.id.label("order_id"),
-            ORDERS.c.order_no,
-            ORDERS.c.post_id,
-            ORDERS.c.buyer_id,
-            ORDERS.c.consultant_id,
-            POSTS.c.title,
-            ORDERS.c.price_fen,
-            ORDERS.c.status,
-            ORDERS.c.created_at,
-            ORDERS.c.updated_at,
-        )
-        .join_from(ORDERS, POSTS, POSTS.c.id == ORDERS.c.post_id)
-        .where(*conditions)
-        .order_by(ORDERS.c.id.desc())
-        .offset(bindparam("offset", type_=Integer))
-        .limit(bindparam("limit", type_=Integer)),
+        paged(
+            sa.select(
+                ORDERS.c.id.label("order_id"),
+                ORDERS.c.order_no,
+                ORDERS.c.post_id,
+                ORDERS.c.buyer_id,
+                ORDERS.c.consultant_id,
+                POSTS.c.title,
+                ORDERS.c.price_fen,
+                ORDERS.c.status,
+                ORDERS.c.created_at,
+                ORDERS.c.updated_at,
+            )
+            .join_from(ORDERS, POSTS, POSTS.c.id == ORDERS.c.post_id)
+            .where(*conditions)
+            .order_by(ORDERS.c.id.desc()),
+            ORDERS.c.id,
+        ),
         OrderRow,
     )
 
@@ -205,20 +214,24 @@ _PAGES = {
 
 def _orders(
     res: Resources, role: Role, account: int, status: str | None, page: Page
-) -> list[OrderRow]:
+) -> Listing[OrderRow]:
     params: dict[str, Any] = {"account": account, **page.bounds}
     if status is not None:
         params["status"] = status
-    return res.db.read(_PAGES[role, status is not None], params)
+    return listing(page, res.db.read(_PAGES[role, status is not None], params), _order_id)
+
+
+def _order_id(row: OrderRow) -> int:
+    return row.order_id
 
 
 def list_assigned(
     res: Resources, actor: Actor, *, status: str | None, page: Page
-) -> list[dict[str, Any]]:
+) -> Listing[dict[str, Any]]:
     """The consultant's orders, newest first, optionally of one status (2.2)."""
     consultant = actor.require(Role.CONSULTANT)
-    return [
-        {
+    return _orders(res, Role.CONSULTANT, consultant, status, page).map(
+        lambda row: {
             "order_id": row.order_id,
             "order_no": row.order_no,
             "post_id": row.post_id,
@@ -229,17 +242,16 @@ def list_assigned(
             "create_time": stored_shanghai(row.created_at),
             "update_time": stored_shanghai(row.updated_at),
         }
-        for row in _orders(res, Role.CONSULTANT, consultant, status, page)
-    ]
+    )
 
 
 def list_own(
     res: Resources, actor: Actor, *, status: str | None, page: Page
-) -> list[dict[str, Any]]:
+) -> Listing[dict[str, Any]]:
     """The buyer's orders, newest first, optionally of one status; the deleted ones hidden."""
     buyer = actor.require(Role.BUYER)
-    return [
-        {
+    return _orders(res, Role.BUYER, buyer, status, page).map(
+        lambda row: {
             "order_id": row.order_id,
             "order_no": row.order_no,
             "post_id": row.post_id,
@@ -250,8 +262,7 @@ def list_own(
             "create_time": stored_shanghai(row.created_at),
             "update_time": stored_shanghai(row.updated_at),
         }
-        for row in _orders(res, Role.BUYER, buyer, status, page)
-    ]
+    )
 
 
 class HeldPostRow(NamedTuple):
@@ -266,35 +277,36 @@ class HeldPostRow(NamedTuple):
 
 
 _HELD = Query(
-    sa.select(
-        POSTS.c.id.label("post_id"),
-        POSTS.c.buyer_id,
-        POSTS.c.title,
-        POSTS.c.details,
-        POSTS.c.price_fen,
-        POSTS.c.created_at,
-        POSTS.c.held_until,
-        tag_ids_column(),
-    )
-    .where(
-        POSTS.c.consultant_id == bindparam("consultant"),
-        POSTS.c.status == literal_column(f"'{PostStatus.TAKEN.value}'"),
-        POSTS.c.held_until > bindparam("now", type_=POSTS.c.held_until.type),
-    )
-    .order_by(POSTS.c.held_until.desc(), POSTS.c.id.desc())
-    .offset(bindparam("offset", type_=Integer))
-    .limit(bindparam("limit", type_=Integer)),
+    paged(
+        sa.select(
+            POSTS.c.id.label("post_id"),
+            POSTS.c.buyer_id,
+            POSTS.c.title,
+            POSTS.c.details,
+            POSTS.c.price_fen,
+            POSTS.c.created_at,
+            POSTS.c.held_until,
+            tag_ids_column(),
+        )
+        .where(
+            POSTS.c.consultant_id == bindparam("consultant"),
+            POSTS.c.status == literal_column(f"'{PostStatus.TAKEN.value}'"),
+            POSTS.c.held_until > bindparam("now", type_=POSTS.c.held_until.type),
+        )
+        .order_by(POSTS.c.id.desc()),
+        POSTS.c.id,
+    ),
     HeldPostRow,
 )
 
 
-def list_held(res: Resources, actor: Actor, *, page: Page) -> list[dict[str, Any]]:
-    """The posts this consultant holds whose buyer has not recorded an order yet, newest
-    accept first (2.2, inferred); a hold past its deadline is not theirs any more."""
+def list_held(res: Resources, actor: Actor, *, page: Page) -> Listing[dict[str, Any]]:
+    """The posts this consultant holds whose buyer has not recorded an order yet, newest post
+    first (2.2, inferred); a hold past its deadline is not theirs any more."""
     consultant = actor.require(Role.CONSULTANT)
     rows = res.db.read(_HELD, {"consultant": consultant, "now": utcnow(), **page.bounds})
-    return [
-        {
+    return listing(page, rows, _held_post_id).map(
+        lambda row: {
             "post_id": row.post_id,
             "user_id": row.buyer_id,
             "tag_id": tag_list(row.tag_ids),
@@ -304,8 +316,11 @@ def list_held(res: Resources, actor: Actor, *, page: Page) -> list[dict[str, Any
             "create_time": stored_shanghai(row.created_at),
             "release_time": stored_shanghai(row.held_until),
         }
-        for row in rows
-    ]
+    )
+
+
+def _held_post_id(row: HeldPostRow) -> int:
+    return row.post_id
 
 
 def _lock_order(

@@ -11,7 +11,19 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, literal_column, null, or_
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
@@ -23,7 +35,7 @@ from consulting.core.money import fen_to_yuan, yuan_to_fen
 from consulting.core.resources import Resources
 from models import Order, OrderStatus, Post, PostStatus, PostTag, Tag
 from services.locking import for_update
-from services.paging import Page
+from services.paging import Listing, Page, listing
 from services.transitions import POST
 
 POSTS = Post.__table__  # type: ignore[attr-defined]
@@ -310,12 +322,20 @@ def _live_order_column() -> Any:
     )
 
 
-def _paged(query: sa.Select[Any]) -> sa.Select[Any]:
-    return query.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
+def paged(query: sa.Select[Any], *ids: Any) -> sa.Select[Any]:
+    """``query`` read a page at a time (:attr:`services.paging.Page.bounds`): only ``ids``
+    below the cursor's, then OFFSET and LIMIT. Every id column that names the same row is
+    bounded, so that each database's planner may start its index walk at the cursor."""
+    before = bindparam("before", type_=BigInteger)
+    return (
+        query.where(*(column < before for column in ids))
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 _OWN_PAGE = Query(
-    _paged(
+    paged(
         sa.select(
             POSTS.c.id.label("post_id"),
             POSTS.c.title,
@@ -329,14 +349,15 @@ _OWN_PAGE = Query(
             tag_ids_column(),
         )
         .where(POSTS.c.buyer_id == bindparam("buyer"), POSTS.c.deleted_at.is_(None))
-        .order_by(POSTS.c.id.desc())
+        .order_by(POSTS.c.id.desc()),
+        POSTS.c.id,
     ),
     OwnPostRow,
 )
 
 LISTED_OPEN = (PostStatus.OPEN.value, PostStatus.PAID.value)
 _OPEN_PAGE = Query(
-    _paged(
+    paged(
         sa.select(
             POSTS.c.id.label("post_id"),
             POSTS.c.buyer_id,
@@ -359,7 +380,9 @@ _OPEN_PAGE = Query(
         # post_tags.post_id, not posts.id: the same value, but this way SQLite walks the
         # (tag_id, post_id) index backwards and stops after one page instead of sorting the
         # whole tag.
-        .order_by(POST_TAGS.c.post_id.desc())
+        .order_by(POST_TAGS.c.post_id.desc()),
+        POST_TAGS.c.post_id,
+        POSTS.c.id,
     ),
     OpenPostRow,
 )
@@ -383,12 +406,12 @@ _ONE = Query(
 _TAG = Query(sa.select(TAGS.c.id.label("tag_id")).where(TAGS.c.id == bindparam("tag_id")), TagRow)
 
 
-def check(res: Resources, actor: Actor, *, buyer_id: int, page: Page) -> list[dict[str, Any]]:
+def check(res: Resources, actor: Actor, *, buyer_id: int, page: Page) -> Listing[dict[str, Any]]:
     """The buyer's own live posts, newest first (1.2.4)."""
     buyer = actor.require_self(Role.BUYER, buyer_id)
     rows = res.db.read(_OWN_PAGE, {"buyer": buyer, "now": utcnow(), **page.bounds})
-    return [
-        {
+    return listing(page, rows, _post_id).map(
+        lambda row: {
             "post_id": row.post_id,
             "tag_id": tag_list(row.tag_ids),
             "title": row.title,
@@ -400,19 +423,22 @@ def check(res: Resources, actor: Actor, *, buyer_id: int, page: Page) -> list[di
             "consultant_id": row.consultant_id,
             "order_id": row.order_id,
         }
-        for row in rows
-    ]
+    )
 
 
-def acquire(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> list[dict[str, Any]]:
+def _post_id(row: OwnPostRow | OpenPostRow) -> int:
+    return row.post_id
+
+
+def acquire(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> Listing[dict[str, Any]]:
     """Posts a consultant may take under one tag, newest first (1.2.5): open or paid, live."""
     actor.require(Role.CONSULTANT)
     rows = res.db.read(_OPEN_PAGE, {"tag_id": tag_id, "now": utcnow(), **page.bounds})
     # An empty page is the only case where the tag itself may not exist: look only then.
     if not rows and not res.db.read(_TAG, {"tag_id": tag_id}):
         raise ApiError(ErrorCode.TAG_NOT_FOUND)
-    return [
-        {
+    return listing(page, rows, _post_id).map(
+        lambda row: {
             "post_id": row.post_id,
             "user_id": row.buyer_id,
             "tag_id": tag_list(row.tag_ids),
@@ -422,8 +448,7 @@ def acquire(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> list[di
             "price": fen_to_yuan(row.price_fen),
             "status": row.status,
         }
-        for row in rows
-    ]
+    )
 
 
 def detail(res: Resources, actor: Actor, post_id: int) -> list[dict[str, Any]]:

@@ -5,7 +5,8 @@ behaviour: password hashing is fast, SMS codes are fixed, responses are validate
 contract, and payment notifications are signed with a key of the tests' own. Every limit
 stays at its default but one: every in-process client registers from the same address
 (``testclient``), so registrations per address are out of reach; the tests of that limit set
-it. A test that needs another value says so (``@pytest.mark.settings``).
+it; nothing is pruned behind a test's back. A test that needs another value says so
+(``@pytest.mark.settings``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ CHEAP: dict[str, Any] = {
     "validate_responses": True,
     "payment_notify_key": TEST_NOTIFY_KEY,
     "register_max_per_address": 1_000_000,
+    # The periodic prune would delete rows a test is looking at; tests/test_housekeeping.py
+    # calls it (and starts it) on purpose.
+    "prune_interval_seconds": 0,
 }
 
 

@@ -202,7 +202,7 @@ def test_a_gets_parameter_validator_is_built_once_and_still_refuses(
     with TestClient(create_app(resources=res)) as client:
         api = Api(client, res)
         buyer = api.buyer()
-        check = "page,page_size,user_id"
+        check = "cursor,page,page_size,user_id"
         at_start = built.count(check)
         for page_size in (1, 2, 0):
             params = {"user_id": buyer.id, "page_size": page_size}

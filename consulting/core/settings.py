@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     payment_notify_key: SecretStr | None = None
     payment_auto_confirm: bool = False
 
+    # `serve` removes spent sessions, SMS codes and rate counters this often, one process at a
+    # time across machines (a lease in the database); 0: never (`consulting db prune` still does).
+    prune_interval_seconds: float = Field(default=3600.0, ge=0)
+
     max_body_bytes: int = 64 * 1024
     # A request body that has not all arrived this long after its headers is answered 408.
     request_body_timeout_seconds: float = 10.0

@@ -19,6 +19,7 @@ from consulting import SPEC_PATH
 from consulting.core.logs import configure_logging
 from consulting.core.resources import Resources
 from consulting.core.settings import Settings
+from consulting.web.housekeeping import periodic_prune
 from consulting.web.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -49,7 +50,8 @@ def create_app(
         # threads only adds contention for the GIL when the work is CPU-bound; a smaller pool,
         # sized by a setting, serves more requests per second (bench/README.md).
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        yield
+        async with periodic_prune(resources):
+            yield
         resources.db.dispose()
 
     app = new_app(lifespan)

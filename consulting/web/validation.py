@@ -126,6 +126,15 @@ class ContractParameterValidator(ParameterValidator):
             check_integers(parse_qsl(raw, keep_blank_values=True), schemas.get)
         super().validate_request(request)
 
+    def validate_query_parameter(self, param: dict[str, Any], request: Any) -> str | None:
+        """Connexion's verdict, with the parameter's ``x-hint`` (what to do instead) after it."""
+        error: str | None = super().validate_query_parameter(param, request)
+        if error and param.get("x-hint"):
+            # jsonschema's verdict, then a blank line and the schema: the hint joins the verdict.
+            verdict, blank, schema = error.partition("\n\n")
+            return f"{verdict}; {param['x-hint']}{blank}{schema}"
+        return error
+
 
 def contract_validator_map(form: type[FormDataValidator] = ContractFormValidator) -> dict[str, Any]:
     """Connexion's validators, with forms and query parameters validated as the contract
