@@ -123,8 +123,9 @@ def serve(
 
     settings = _settings(database_url)
     host = host or settings.host
-    _notify_key_or_refuse(settings, host)
+    # The database first: a mistake in DATABASE_URL is named as such, not as a missing key.
     _migrate_or_refuse(settings, migrate)
+    _notify_key_or_refuse(settings, host)
     uvicorn.run(
         "consulting.web.app:create_app_from_env",
         factory=True,
