@@ -66,7 +66,7 @@ def prepare(database_url: str, post_count: int) -> Fixture:
         _publish_many(res, buyer, post_count)
         page = posts.acquire(
             res, Actor(Role.CONSULTANT, consultant.id, 0), tag_id=ACQUIRE_TAG, page=Page()
-        )
+        ).items
     finally:
         res.db.dispose()
     return Fixture(database_url, buyer, consultant, post_count, envelope(0, "", page))

@@ -42,7 +42,7 @@ def test_times_are_shanghai_wall_clock() -> None:
 
 
 def test_page_bounds() -> None:
-    assert Page(3, 20).offset == 40
+    assert Page(3, 20).bounds["offset"] == 40
     for number, size in [(0, 20), (1, 0), (1, 101)]:
         with pytest.raises(ApiError):
             Page(number, size)
