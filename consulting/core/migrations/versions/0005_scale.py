@@ -47,5 +47,18 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("leases")
+    bind = op.get_bind()
+    if bind.dialect.name == "mysql":
+        # MariaDB drops the index it made for the foreign key posts.consultant_id when
+        # ix_posts_consultant_listing can serve it, and then refuses to drop that one without
+        # another: put its own back first, under the name it had (unless it is still there).
+        others = [
+            index["name"]
+            for index in sa.inspect(bind).get_indexes("posts")
+            if index["column_names"][:1] == ["consultant_id"]
+            and index["name"] != "ix_posts_consultant_listing"
+        ]
+        if not others:
+            op.create_index("consultant_id", "posts", ["consultant_id"])
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
