@@ -443,3 +443,27 @@ def test_every_body_is_compact_json_with_one_trailing_newline(mock_client: TestC
         text = response.content.decode()
         assert text.endswith("}\n") and not text.endswith("\n\n"), name
         assert text[:-1] == json.dumps(response.json(), ensure_ascii=False, separators=(",", ":"))
+
+
+def test_a_page_in_the_browser_can_read_the_next_cursor(mock_client: TestClient) -> None:
+    """The mock pages as serve does, and lets a page on another origin read where it goes on."""
+    alice = bearer(mock_client, "user", "alice")
+    [alice_id] = mock_client.post(
+        "/api/user/login", data={"username": "alice", "password": DEMO_PASSWORD}
+    ).json()["content"]
+    mock_client.cookies.clear()
+    page = mock_client.get(
+        "/api/user/post/check",
+        params={"user_id": alice_id, "page_size": 1},
+        headers={**alice, "Origin": "http://localhost:5173"},
+    )
+    assert page.status_code == 200 and len(page.json()["content"]) == 1
+    cursor = page.headers["X-Next-Cursor"]
+    exposed = page.headers["Access-Control-Expose-Headers"]
+    assert "X-Next-Cursor" in exposed and "Link" in exposed
+    after = mock_client.get(
+        "/api/user/post/check",
+        params={"user_id": alice_id, "page_size": 1, "cursor": cursor},
+        headers=alice,
+    ).json()["content"]
+    assert after and after[0]["post_id"] < page.json()["content"][0]["post_id"]
