@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,7 +46,7 @@ class Wire:
 
     base_url: str | None = None
     app: Any = None
-    _session: requests.Session = field(default_factory=requests.Session)
+    _session: requests.Session = field(default_factory=lambda: _cookieless(requests.Session()))
     _client: Any = None
 
     def send(
@@ -66,26 +67,26 @@ class Wire:
         target = path + (f"?{text_query}" if text_query else "")
         if self.app is not None:
             if self._client is None:
-                from starlette.testclient import TestClient
+                # Schemathesis's own in-process client: the same event loop (and lifespan) as
+                # the cases it sends, so the app's loop-bound state is shared, not split.
+                from schemathesis.python.asgi import get_client
 
-                # One client, entered once: one event loop for every request (a client used
-                # without `with` starts a loop per request, and the app's loop-bound state
-                # would then wait on a loop that is gone).
-                self._client = TestClient(self.app, base_url="http://contract.test")
+                self._client = get_client(self.app)
+                self._client.cookies.set_policy(NO_COOKIES)
                 self._client.__enter__()
-            answer = self._client.request(method, target, content=body or None, headers=headers)
-            response_headers = {k.lower(): v for k, v in answer.headers.items()}
+            session, url = self._client, target
         else:
             assert self.base_url is not None
-            answer = self._session.request(
-                method,
-                self.base_url.rstrip("/") + target,
-                data=body or None,
-                headers=headers,
-                timeout=TIMEOUT_SECONDS,
-                allow_redirects=False,
-            )
-            response_headers = {k.lower(): v for k, v in answer.headers.items()}
+            session, url = self._session, self.base_url.rstrip("/") + target
+        answer = session.request(
+            method,
+            url,
+            data=body or None,
+            headers=headers,
+            timeout=TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        response_headers = {k.lower(): v for k, v in answer.headers.items()}
         return Exchange(
             method=method.upper(),
             path=path,
@@ -113,6 +114,16 @@ class Wire:
         if exchange.request_body:
             parts += ["-d", exchange.request_body.decode("utf-8", errors="replace")]
         return " ".join(shlex.quote(part) for part in parts)
+
+
+# Each request carries exactly the credentials it is given: a cookie kept from one account's
+# login would otherwise go along with another account's bearer token (and win).
+NO_COOKIES = DefaultCookiePolicy(allowed_domains=[])
+
+
+def _cookieless(session: requests.Session) -> requests.Session:
+    session.cookies.set_policy(NO_COOKIES)
+    return session
 
 
 def _title(name: str) -> str:
