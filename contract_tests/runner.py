@@ -91,6 +91,7 @@ def check(
     config_path: str | Path | None = DEFAULT_CONFIG,
     progress: TextIO | None = None,
     extras: Extras | None = None,
+    phases: list[str] | None = None,
 ) -> Report:
     """Check ``target`` against the contract in ``spec`` and report what was found.
 
@@ -117,6 +118,7 @@ def check(
             workers=workers,
             seed=seed,
             config_path=config_path,
+            phases=phases,
         )
         labels = [op.label for op in _operations(schema)]
     except SETUP_ERRORS as exc:
@@ -238,6 +240,7 @@ def load_schema(
     workers: int,
     seed: int,
     config_path: str | Path | None,
+    phases: list[str] | None = None,
 ) -> schemathesis.BaseSchema:
     """The spec as a Schemathesis schema, configured for a full, deterministic run."""
     path = Path(config_path) if config_path else None
@@ -259,6 +262,8 @@ def load_schema(
     project.generation.update(max_examples=max_examples, deterministic=True, database="none")
     # One stateful scenario (a sequence of up to `max-steps` linked calls) per example too.
     project.phases.stateful.generation.update(max_examples=max_examples)
+    if phases is not None:  # a shorter run (the broken-server suite): only these phases
+        project.phases.update(phases=phases)
     schema = schemathesis.openapi.from_path(spec, config=config)
     if target.app is not None:
         schema.app = target.app

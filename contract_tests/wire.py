@@ -71,8 +71,8 @@ class Wire:
                 # the cases it sends, so the app's loop-bound state is shared, not split.
                 from schemathesis.python.asgi import get_client
 
-                self._client = get_client(self.app)
-                self._client.cookies.set_policy(NO_COOKIES)
+                self._client = _cookieless(get_client(self.app))
+                self._client.trust_env = False  # in-process: no proxy lookups per request
                 self._client.__enter__()
             session, url = self._client, target
         else:
