@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from consulting.spec import operations
 from tests.mockserver import free_port, running
+from tests.settings import environment
 
 HOST = "127.0.0.1"
 
@@ -153,14 +154,9 @@ def test_contract_says_when_it_cannot_start() -> None:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """``consulting serve`` on a fresh SQLite file and a free port; stopped afterwards."""
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
-        "CONSULTING_SMS_PROVIDER": "fixed",
-        "CONSULTING_LOG_LEVEL": "WARNING",
-        # Cheap password hashing keeps the run short; every limit stays at its default.
-        "CONSULTING_ARGON2_TIME_COST": "1",
-        "CONSULTING_ARGON2_MEMORY_KIB": "8",
-    }
+    # The test settings (cheap hashing, the fixed SMS code); every limit but registrations per
+    # address (all the tester's accounts come from 127.0.0.1) stays at its default.
+    env = environment(f"sqlite:///{tmp_path / 'served.db'}", log_level="WARNING")
     with running(["serve", "--host", HOST], env=env) as base_url:
         yield base_url
 
