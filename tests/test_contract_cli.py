@@ -162,8 +162,10 @@ def served(tmp_path: Path) -> Iterator[str]:
 
 
 def test_contract_passes_consulting_serve_and_writes_junit(served: str, tmp_path: Path) -> None:
-    junit = tmp_path / "contract.xml"
-    result = run_contract(served, "--max-examples", "10", "--junit-xml", str(junit))
+    junit, summary = tmp_path / "contract.xml", tmp_path / "contract.md"
+    result = run_contract(
+        served, "--max-examples", "10", "--junit-xml", str(junit), "--summary-md", str(summary)
+    )
     output = result.stdout + result.stderr
 
     assert result.returncode == 0, output
@@ -175,6 +177,11 @@ def test_contract_passes_consulting_serve_and_writes_junit(served: str, tmp_path
         "warning: 2 coverage gap(s), operations that never answered 2xx (their success path is "
         "untested): POST /api/user/post/refund, POST /api/pay/notify"
     ], output
+
+    markdown = summary.read_text(encoding="utf-8")
+    assert markdown.startswith("## Contract run: OK")
+    assert "| `POST /api/consultant/order/finish` |" in markdown
+    assert "### Coverage gaps" in markdown and "### Violations" not in markdown
 
     root = ET.parse(junit).getroot()  # noqa: S314 (our own file)
     suite = root if root.tag == "testsuite" else root.find("testsuite")
