@@ -35,7 +35,7 @@ from contract_tests.verdicts import (
     parse_body,
     schema_kind,
 )
-from contract_tests.wire import Form, Wire
+from contract_tests.wire import Wire
 
 OUTSIDE = "(outside the spec)"  # the report's row for probes of paths and methods
 BOUNDARY_ACCEPTED = "boundary_outside_accepted"
@@ -246,13 +246,13 @@ def boundary_cases(
         rules = judge.rules(operation)
         common_400 = {
             code
-            for code in judge._contract.common_codes
-            if (entry := judge._contract.error_table.get(code)) and entry.status == 400
+            for code in judge.contract.common_codes
+            if (entry := judge.contract.error_table.get(code)) and entry.status == 400
         }
         listed_400 = {
             code
             for code in rules.codes
-            if (entry := judge._contract.error_table.get(code)) and entry.status == 400
+            if (entry := judge.contract.error_table.get(code)) and entry.status == 400
         }
         fields: list[tuple[str, str, dict[str, Any], Any, bool]] = []
         for name, (schema, required) in good.query_schemas.items():
@@ -291,7 +291,7 @@ def boundary_cases(
                 operation.method,
                 operation.path,
                 query=query or None,
-                form=_form(form),
+                form=form,
                 headers=headers(operation),
             )
             verdicts = judge.response(exchange)
@@ -303,10 +303,6 @@ def _required(good: KnownGood, place: str) -> set[str]:
     if place == "query":
         return {name for name, (_, required) in good.query_schemas.items() if required}
     return set((good.body_schema or {}).get("required") or [])
-
-
-def _form(form: dict[str, Any] | None) -> Form | None:
-    return form
 
 
 def _boundary_verdict(

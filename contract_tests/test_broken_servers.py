@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from contract_tests.broken import COVERAGE_GAP, OUTSIDE, PLANTS, Answer, Broken, Plant
 from contract_tests.inprocess import NOTIFY_KEY, contract_app
@@ -186,3 +187,24 @@ def test_a_register_that_breaks_the_contract_is_a_violation(runs: Runs) -> None:
     found = messages(report, "POST /api/user/register", "envelope_shape")
     assert found and found[0].startswith("Not the envelope (HTTP 500, Content-Type text/html)")
     assert any("The run stopped after setup" in note for note in report.notes)
+
+
+class _Dies:
+    """A server that stops answering after its first ``after`` requests (a crash, a restart)."""
+
+    def __init__(self, after: int) -> None:
+        self.left = after
+
+    def __call__(self, request: Any) -> Answer | None:
+        self.left -= 1
+        if self.left < 0:
+            raise requests.ConnectionError("Connection refused")
+        return None
+
+
+def test_a_server_that_stops_answering_is_an_exact_cause(runs: Runs) -> None:
+    report = runs.report(Plant("dies", "", answer=_Dies(after=40)))
+    assert report.errors == [
+        "the server stopped answering during the run: ConnectionError: Connection refused"
+    ]
+    assert all_violations(report) == []

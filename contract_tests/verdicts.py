@@ -217,6 +217,12 @@ class Judge:
         template = self._template(path)
         return sorted(self._by_path[template]) if template else []
 
+    @property
+    def contract(self) -> Contract:
+        """The document's extensions: the error-code table, the common codes, per-operation
+        rules."""
+        return self._contract
+
     def operations(self) -> list[Operation]:
         return [doc.operation for methods in self._by_path.values() for doc in methods.values()]
 
