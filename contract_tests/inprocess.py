@@ -12,7 +12,9 @@ The database is always a temporary SQLite file, even when ``TEST_DATABASE_URL`` 
 tests at PostgreSQL or MariaDB: the contract is about what goes over the wire, and one database
 keeps the run reproducible (the same requests meet the same ids).
 
-The settings differ from production only where fuzzing would otherwise measure the settings
+It takes the test suite's settings (``tests/settings.py``, the one settings factory), so it runs
+from the repository's root, as pytest and CI run it. The settings differ from production only
+where fuzzing would otherwise measure the settings
 instead of the contract: password hashing is cheap, and the failed-login and SMS limits are out
 of reach, so that thousands of generated logins and SMS sends do not all end in 429 (which the
 checks accept anyway, as documented answers). The payment notify key stays the development
