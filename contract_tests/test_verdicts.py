@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from consulting.spec import load_spec
+from contract_tests.probes import boundary_cases
 from contract_tests.verdicts import Exchange, Judge, Operation, coerce, judge_of
+from contract_tests.wire import encode
 
 JUDGE = judge_of(load_spec())
 JSON = {"content-type": "application/json"}
@@ -202,3 +204,36 @@ def test_form_text_is_read_as_its_type() -> None:
     assert coerce(["1,2"], {"type": "array", "items": {"type": "integer"}}) == [1, 2]
     assert coerce(["x"], {"type": "integer"}) == "x"
     assert coerce(["7"], {"allOf": [{"type": "integer"}]}) == 7
+
+
+class _Echo:
+    """A wire that sends nothing: the request as built, answered 200 with an empty envelope."""
+
+    def send(self, method: str, path: str, **kwargs: Any) -> Exchange:
+        query, form = kwargs.get("query"), kwargs.get("form")
+        headers = {k.lower(): v for k, v in (kwargs.get("headers") or {}).items()}
+        if form is not None:
+            headers["content-type"] = "application/x-www-form-urlencoded"
+        body = encode(form).encode() if form is not None else b""
+        return Exchange(
+            method, path, encode(query) if query else "", headers, body, 200, JSON, b"{}"
+        )
+
+
+def test_the_judge_reads_every_boundary_case_as_the_case_means_it() -> None:
+    """Each boundary case is built to be valid or invalid; :meth:`Judge.request` (what the
+    validation proxy asks) must read the request on the wire the same way."""
+    identity = {"body.user_id": 17, "query.user_id": 17, "body.consultant_id": 5}
+    bearer = {"Authorization": "Bearer t"}
+    cases = list(boundary_cases(JUDGE, _Echo(), identity, lambda _op: bearer))  # type: ignore[arg-type]
+    assert len(cases) > 400
+    outside = [s for s in cases if any(v.check == "boundary_outside_accepted" for v in s.verdicts)]
+    assert 0 < len(outside) < len(cases)  # both sides of the boundaries are there
+    disagree = []
+    for sent in cases:
+        invalid = [v for v in JUDGE.request(sent.exchange) if v.check == "request_invalid"]
+        # the boundary verdict on a 200 says which side the case was meant for
+        outside = any(v.check == "boundary_outside_accepted" for v in sent.verdicts)
+        if bool(invalid) != outside:
+            disagree.append((sent.label, sent.exchange.query, sent.exchange.request_body[:80]))
+    assert disagree == []
