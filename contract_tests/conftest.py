@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from consulting import PROJECT_ROOT
 from contract_tests.inprocess import CI_MAX_EXAMPLES
 from contract_tests.report import Report
 
@@ -41,6 +42,7 @@ def contract_report(
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT_SECONDS,
+        cwd=PROJECT_ROOT,  # tests.settings, the one settings factory, is imported from here
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
