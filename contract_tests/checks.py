@@ -3,154 +3,147 @@
 Generic fuzzers judge an API by its HTTP status and response schema. This API carries its
 errors in the body (``code`` != 0, ``msg``), with a code table that ties each business code to
 one HTTP status, so a server can satisfy every schema and still lie: answer 200 with ``code`` 1,
-invent a code, or return a code meant for another operation. Each check below raises
-``AssertionError`` with a message that names the violation; importing this module registers them
-with Schemathesis (``@schemathesis.check``), next to the built-in checks.
+invent a code, or return a code meant for another operation.
 
-Each check looks at one thing, so that a broken envelope is reported once, as a broken envelope,
-and not again by every check that reads a field of it.
+The rules live in :mod:`contract_tests.verdicts` (one implementation, shared with the validation
+proxy); each check below is a thin adapter: it turns Schemathesis's case and response into an
+:class:`~contract_tests.verdicts.Exchange`, asks the :class:`~contract_tests.verdicts.Judge`,
+and raises ``AssertionError`` with the verdicts of its own name. Importing this module registers
+them with Schemathesis (``@schemathesis.check``), next to the built-in checks.
 """
 
 from __future__ import annotations
 
-import json
+import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import schemathesis
-from jsonschema.exceptions import best_match
 from schemathesis import Case, CheckContext, Response
 from schemathesis.core import NotSet
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from contract_tests.contract import ENVELOPE_KEYS, OperationRules, contract_of
+from contract_tests.contract import OperationRules, contract_of
+from contract_tests.verdicts import (
+    CODE_STATUS,
+    CONTENT_ITEMS,
+    CONTENT_TYPE,
+    DECLARED_CODE,
+    DOCUMENTED_STATUS,
+    ENVELOPE,
+    NOT_JSON,
+    SESSION_HEADERS,
+    Exchange,
+    Verdict,
+    envelope_problems,
+    judge_of,
+)
 
-# The names the report prints next to each failure; tests match on them.
-ENVELOPE = "envelope_shape"
-CODE_STATUS = "code_matches_status"
-DECLARED_CODE = "declared_error_code"
-CONTENT_ITEMS = "success_content_items"
-CUSTOM_CHECK_NAMES = (ENVELOPE, CODE_STATUS, DECLARED_CODE, CONTENT_ITEMS)
+CUSTOM_CHECK_NAMES = (
+    ENVELOPE,
+    CODE_STATUS,
+    DECLARED_CODE,
+    CONTENT_ITEMS,
+    DOCUMENTED_STATUS,
+    CONTENT_TYPE,
+    SESSION_HEADERS,
+)
 
-
-def _rules(case: Case) -> OperationRules:
-    operation = case.operation
-    return contract_of(operation.schema.raw_schema).rules(operation.method, operation.path)
-
-
-def _body(response: Response) -> Any:
-    """The parsed JSON body, or a sentinel when there is none (the envelope check reports it)."""
-    try:
-        return json.loads(response.content) if response.content else NOT_JSON
-    except ValueError:
-        return NOT_JSON
-
-
-NOT_JSON = object()
-
-
-def _envelope(response: Response) -> dict[str, Any] | None:
-    """The body if it is exactly the envelope, else None."""
-    body = _body(response)
-    if envelope_problems(body):
-        return None
-    assert isinstance(body, dict)
-    return body
+__all__ = ["CUSTOM_CHECK_NAMES", "NOT_JSON", "envelope_problems", "exchange_of"]
 
 
-def _content_type(response: Response) -> str:
-    values = response.headers.get("content-type") or ["(none)"]
-    return values[0]
+def _headers(headers: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for key, value in (headers or {}).items():
+        found[str(key).lower()] = ", ".join(value) if isinstance(value, list) else str(value)
+    return found
 
 
-def envelope_problems(body: Any) -> list[str]:
-    """Why ``body`` is not exactly ``{"code": integer, "msg": string, "content": array}``."""
-    if body is NOT_JSON:
-        return ["the body is not JSON"]
-    if not isinstance(body, dict):
-        return [f"the body is a JSON {type(body).__name__}, not an object"]
-    problems = [f"missing `{key}`" for key in ("code", "msg", "content") if key not in body]
-    extra = sorted(set(body) - ENVELOPE_KEYS)
-    if extra:
-        problems.append("unexpected top-level " + ", ".join(f"`{key}`" for key in extra))
-    code, msg, content = body.get("code"), body.get("msg"), body.get("content")
-    if "code" in body and (not isinstance(code, int) or isinstance(code, bool)):
-        problems.append(f"`code` is {json.dumps(code)}, not an integer")
-    if "msg" in body and not isinstance(msg, str):
-        problems.append(f"`msg` is {json.dumps(msg)}, not a string")
-    if "content" in body and not isinstance(content, list):
-        problems.append(f"`content` is {json.dumps(content)}, not an array")
-    return problems
+def exchange_of(case: Case, response: Response) -> Exchange:
+    """Schemathesis's case and response as plain data for the judge."""
+    request = response.request
+    sent = request.body or b""
+    body = sent.encode("utf-8") if isinstance(sent, str) else sent
+    if not isinstance(body, bytes):  # a stream: not something this API's requests use
+        body = b""
+    url = urlsplit(request.url or "")
+    return Exchange(
+        method=(request.method or case.method).upper(),
+        path=case.formatted_path,
+        query=url.query,
+        request_headers=_headers(request.headers),
+        request_body=body,
+        status=response.status_code,
+        response_headers=_headers(response.headers),
+        response_body=response.content or b"",
+    )
+
+
+_last = threading.local()
+
+
+def _verdicts(case: Case, response: Response) -> list[Verdict]:
+    """The judge's verdicts on this response, computed once for all the checks below."""
+    cached = getattr(_last, "entry", None)
+    if cached is not None and cached[0] is response:
+        return cached[1]
+    judge = judge_of(case.operation.schema.raw_schema)
+    verdicts = judge.response(exchange_of(case, response))
+    _last.entry = (response, verdicts)
+    return verdicts
+
+
+def _raise(name: str, case: Case, response: Response) -> None:
+    found = [verdict.message for verdict in _verdicts(case, response) if verdict.check == name]
+    if found:
+        raise AssertionError("\n".join(found))
 
 
 @schemathesis.check
 def envelope_shape(ctx: CheckContext, response: Response, case: Case) -> None:
     """Every body, for every status, is exactly the envelope and nothing else."""
-    problems = envelope_problems(_body(response))
-    if problems:
-        where = f"HTTP {response.status_code}, Content-Type {_content_type(response)}"
-        raise AssertionError(
-            f"Not the envelope ({where}): " + "; ".join(problems) + f". Body: {_excerpt(response)}"
-        )
+    _raise(ENVELOPE, case, response)
 
 
 @schemathesis.check
 def code_matches_status(ctx: CheckContext, response: Response, case: Case) -> None:
     """``code`` is 0 exactly when the status is 2xx, and an error carries a reason in ``msg``."""
-    body = _envelope(response)
-    if body is None:
-        return
-    code, status = body["code"], response.status_code
-    success = 200 <= status < 300
-    if success and code != 0:
-        raise AssertionError(f"code {code} with HTTP {status}: a 2xx answer must carry code 0")
-    if not success and code == 0:
-        raise AssertionError(f"code 0 with HTTP {status}: only a 2xx answer may carry code 0")
-    if code != 0 and not body["msg"].strip():
-        raise AssertionError(f"code {code} with an empty `msg`: an error must say why")
+    _raise(CODE_STATUS, case, response)
 
 
 @schemathesis.check
 def declared_error_code(ctx: CheckContext, response: Response, case: Case) -> None:
     """A non-zero code is in the table, listed for this operation, and sent with its status."""
-    body = _envelope(response)
-    if body is None or body["code"] == 0:
-        return
-    code, status = body["code"], response.status_code
-    rules = _rules(case)
-    entry = contract_of(case.operation.schema.raw_schema).error_table.get(code)
-    if entry is None:
-        raise AssertionError(
-            f"Undeclared error code {code} (HTTP {status}): not in the spec's x-error-codes table"
-        )
-    if code not in rules.codes:
-        raise AssertionError(
-            f"Error code {code} ({entry.name}) is not listed for {rules.label}: "
-            f"not in its x-error-codes nor in x-common-error-codes"
-        )
-    if entry.status != status:
-        raise AssertionError(
-            f"Error code {code} ({entry.name}) came with HTTP {status}; "
-            f"the table gives it HTTP {entry.status}"
-        )
+    _raise(DECLARED_CODE, case, response)
 
 
 @schemathesis.check
 def success_content_items(ctx: CheckContext, response: Response, case: Case) -> None:
     """On success, each item of ``content`` matches the operation's documented item schema."""
-    body = _envelope(response)
-    if body is None or body["code"] != 0 or not 200 <= response.status_code < 300:
-        return
-    validator = _rules(case).item_validator
-    if validator is None:
-        return
-    for index, item in enumerate(body["content"]):
-        error = best_match(validator.iter_errors(item))
-        if error is not None:
-            where = "".join(f"[{part!r}]" for part in error.absolute_path)
-            raise AssertionError(
-                f"content[{index}]{where} does not match the documented item schema: "
-                f"{error.message}"
-            )
+    _raise(CONTENT_ITEMS, case, response)
+
+
+@schemathesis.check
+def documented_status(ctx: CheckContext, response: Response, case: Case) -> None:
+    """A 2xx is one the operation lists by number: ``default`` documents errors only."""
+    _raise(DOCUMENTED_STATUS, case, response)
+
+
+@schemathesis.check
+def content_type(ctx: CheckContext, response: Response, case: Case) -> None:
+    """The answer's Content-Type is one its documented response lists."""
+    _raise(CONTENT_TYPE, case, response)
+
+
+@schemathesis.check
+def session_headers(ctx: CheckContext, response: Response, case: Case) -> None:
+    """A login's success carries the documented ``X-Session-Token``."""
+    _raise(SESSION_HEADERS, case, response)
+
+
+def _rules(case: Case) -> OperationRules:
+    operation = case.operation
+    return contract_of(operation.schema.raw_schema).rules(operation.method, operation.path)
 
 
 @schemathesis.check
@@ -172,8 +165,3 @@ def valid_data_accepted(ctx: CheckContext, response: Response, case: Case) -> bo
     if _rules(case).request_problem(body, case.query) is not None:
         return None
     return positive_data_acceptance(ctx, response, case)
-
-
-def _excerpt(response: Response, limit: int = 200) -> str:
-    text = response.content.decode("utf-8", errors="replace")
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -19,6 +19,8 @@ from typing import Any
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import best_match
 
+from consulting.spec import inline, resolve
+
 ENVELOPE_KEYS = frozenset({"code", "msg", "content"})
 FORM = "application/x-www-form-urlencoded"
 _SUCCESS_KEYS = ("200", "201", "202", "204", "2XX", "2xx", "default")
@@ -150,28 +152,10 @@ class Contract:
         return None
 
     def _resolve(self, node: Any) -> Any:
-        while isinstance(node, Mapping) and "$ref" in node:
-            node = self._lookup(node["$ref"])
-        return node
+        return resolve(self.document, node)
 
-    def _lookup(self, ref: str) -> Any:
-        if not ref.startswith("#/"):
-            raise ValueError(f"only local references are supported, not {ref!r}")
-        node: Any = self.document
-        for part in ref[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-        return node
-
-    def _inline(self, node: Any, depth: int = 0) -> Any:
-        """Replace every local ``$ref`` by its target (the contract's schemas are not recursive)."""
-        if depth > 50:
-            raise ValueError("schema nesting too deep (a recursive $ref?)")
-        node = self._resolve(node)
-        if isinstance(node, Mapping):
-            return {key: self._inline(value, depth + 1) for key, value in node.items()}
-        if isinstance(node, list):
-            return [self._inline(value, depth + 1) for value in node]
-        return node
+    def _inline(self, node: Any) -> Any:
+        return inline(self.document, node)
 
 
 def to_json_schema(schema: Any) -> Any:
