@@ -103,7 +103,7 @@ class ProxyApp:
         label = f"{method} {operation.path}" if operation else f"{method} {path}"
         operation_id = operation.operation_id if operation else None
         headers = _plain(scope["headers"])
-        query = (scope.get("query_string") or b"").decode("latin-1")
+        query = _query(scope)
         judged = not _preflight(method, headers)
         kept = Kept()
         request_verdicts: list[Verdict] | None = None
@@ -158,8 +158,9 @@ class ProxyApp:
         found = request_verdicts if request_verdicts is not None else self.judge.request(exchange)
         found = _once_per_check([*found, *self.judge.response(exchange)])
         if found:
+            secrets = mask.secrets_of(headers, query, kept.data, response_headers)
             got = _got(status, response_headers, answered)
-            self._record(scope, label, operation_id, kept.data, found, got, refused=False)
+            self._record(scope, label, operation_id, kept.data, found, got, secrets)
 
     async def _refuse(
         self,
@@ -176,7 +177,8 @@ class ProxyApp:
         await _send_whole(send, status, answer, scope)
         self.report.seen(label, operation_id, status)
         got = f"refused by the proxy (--errors): HTTP {status}, code {code}"
-        self._record(scope, label, operation_id, body, found, got, refused=True)
+        secrets = mask.secrets_of(_plain(scope["headers"]), _query(scope), body, {})
+        self._record(scope, label, operation_id, body, found, got, secrets, refused=True)
 
     async def _unreachable(
         self, scope: Scope, send: Send, label: str, operation_id: str | None, reason: str
@@ -196,20 +198,22 @@ class ProxyApp:
         body: bytes,
         found: list[Verdict],
         got: str,
-        refused: bool,
+        secrets: set[str],
+        refused: bool = False,
     ) -> None:
-        reproduce = self._curl(scope, body)
+        """One violation per verdict, every text of it without the exchange's secrets."""
+        reproduce = mask.scrub(self._curl(scope, body), secrets)
+        got = mask.scrub(got, secrets)
         seen = now()
         for verdict in found:
-            violation = Violation(
-                seen, label, verdict.check, verdict.message, got, reproduce, refused
-            )
+            says = mask.scrub(verdict.message, secrets)
+            violation = Violation(seen, label, verdict.check, says, got, reproduce, refused)
             self.report.add(violation, operation_id)
             log.warning(violation.log_line())
 
     def _curl(self, scope: Scope, body: bytes) -> str:
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        query = (scope.get("query_string") or b"").decode("latin-1")
+        query = _query(scope)
         url = self.forwarder.upstream.url + raw_path + (f"?{query}" if query else "")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         return mask.curl(scope["method"], url, headers, body)
@@ -225,6 +229,10 @@ def _plain(raw: Any) -> dict[str, str]:
             text = found[key] + ("; " if key == "cookie" else ", ") + text
         found[key] = text
     return found
+
+
+def _query(scope: Scope) -> str:
+    return (scope.get("query_string") or b"").decode("latin-1")
 
 
 def _preflight(method: str, headers: Mapping[str, str]) -> bool:

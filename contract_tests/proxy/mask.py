@@ -29,6 +29,43 @@ FORM = "application/x-www-form-urlencoded"
 EXCERPT_CHARS = 300
 
 
+_TOKEN_IN_TEXT = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-]{24,}(?![A-Za-z0-9_\-])")
+SHORTEST_SECRET = 4  # shorter values are not hunted for in free text ("1" is everywhere)
+
+
+def secrets_of(
+    request_headers: Mapping[str, str],
+    query: str,
+    body: bytes,
+    response_headers: Mapping[str, str],
+) -> set[str]:
+    """Every secret value one exchange carries: credentials, cookies, secret fields, and the
+    session the answer hands out; :func:`scrub` removes them from any text."""
+    found: set[str] = set()
+    for headers in (request_headers, response_headers):
+        for name, value in headers.items():
+            if name in SECRET_HEADERS:
+                found.update({value, value.partition(" ")[2]})
+            elif name in COOKIE_HEADERS:
+                for part in re.split(r"[;,]", value):
+                    found.add(part.partition("=")[2].strip())
+    forms = [query]
+    if FORM in request_headers.get("content-type", ""):
+        forms.append(body.decode("utf-8", errors="replace"))
+    for text in forms:
+        for name, value in parse_qsl(text, keep_blank_values=True):
+            if secret_name(name):
+                found.add(value)
+    return {value for value in found if len(value) >= SHORTEST_SECRET}
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without these secrets, nor anything that looks like a token."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return _TOKEN_IN_TEXT.sub(MASK, text)
+
+
 def secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
