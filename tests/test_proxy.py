@@ -601,3 +601,46 @@ def test_a_configuration_mistake_is_one_line(args: list[str], says: str) -> None
     assert done.returncode == 2 and done.stdout == ""
     [line] = done.stderr.strip().splitlines()
     assert says in line
+
+
+# The fast path of the content checks gives jsonschema's verdicts -------------------------------
+
+ODD_VALUES = [None, "", "x", "a\n", "12.345", -1, 0, 1, 1.0, 1.5, 2**40, True, [], [1], {}]
+ODD_VALUES.append("😀" * 300)
+
+
+def test_items_are_judged_as_jsonschema_judges_them() -> None:
+    from jsonschema import Draft4Validator
+
+    from consulting.spec import load_spec
+    from contract_tests.verdicts import Judge
+
+    document = load_spec()
+    judge = Judge(document)
+    compared = 0
+    for operation in judge.operations():
+        rules = judge.rules(operation)
+        if rules.item_schema is None:
+            continue
+        fast, slow = rules.item_validator, Draft4Validator(rules.item_schema)
+        assert fast is not None
+        examples = document["paths"][operation.path][operation.method.lower()]["responses"]
+        media = examples["200"]["content"]["application/json"]
+        found = [e["value"] for e in media.get("examples", {}).values()]
+        found += [media["example"]] if "example" in media else []
+        items = [item for example in found for item in example["content"]]
+        for item in items:
+            variants: list[Any] = [item]
+            if isinstance(item, dict):
+                variants += [{**item, key: odd} for key in item for odd in ODD_VALUES]
+                variants += [{k: v for k, v in item.items() if k != key} for key in item]
+                variants.append({**item, "unexpected": 1})
+            else:
+                variants += ODD_VALUES
+            for variant in variants:
+                assert bool(list(fast.iter_errors(variant))) == (not slow.is_valid(variant)), (
+                    operation,
+                    variant,
+                )
+                compared += 1
+    assert compared > 1000

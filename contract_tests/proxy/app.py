@@ -118,8 +118,10 @@ class ProxyApp:
                 await self._refuse(scope, send, label, operation_id, body, request_verdicts)
                 return
             content = body
-        else:
+        elif _has_body(headers):
             content = request_body(receive, kept)
+        else:
+            content = b""  # no body: none sent (a stream would go as an empty chunked one)
         try:
             response = await self.forwarder.send(self.forwarder.request(scope, content))
         except UpstreamFailed as failure:
@@ -229,6 +231,11 @@ def _plain(raw: Any) -> dict[str, str]:
             text = found[key] + ("; " if key == "cookie" else ", ") + text
         found[key] = text
     return found
+
+
+def _has_body(headers: Mapping[str, str]) -> bool:
+    """Whether a body follows the head (RFC 9112 §6.3: a length or chunked)."""
+    return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
 
 
 def _query(scope: Scope) -> str:

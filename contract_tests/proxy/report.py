@@ -51,6 +51,7 @@ class Tally:
     statuses: Counter[int] = field(default_factory=Counter)
     checks: Counter[str] = field(default_factory=Counter)
     last_violation: str | None = None
+    last_number: int = 0  # the report's count when its last violation came: the order
 
     @property
     def violations(self) -> int:
@@ -95,9 +96,10 @@ class Report:
     def add(self, violation: Violation, operation_id: str | None = None) -> None:
         tally = self.tally(violation.operation, operation_id)
         tally.checks[violation.check] += 1
-        tally.last_violation = violation.seen
         self.recent.appendleft(violation)
         self.violation_count += 1
+        tally.last_violation = violation.seen
+        tally.last_number = self.violation_count
 
     @property
     def violated(self) -> bool:
@@ -107,7 +109,7 @@ class Report:
         """Operations with violations first, the most recent first; then the rest by name."""
         broken = sorted(
             (t for t in self.tallies.values() if t.violations),
-            key=lambda t: t.last_violation or "",
+            key=lambda t: t.last_number,
             reverse=True,
         )
         clean = sorted((t for t in self.tallies.values() if not t.violations), key=_by_name)
