@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.types import Receive, Scope
 
+from contract_tests.proxy.pool import KeepAlivePool
+
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"}
 )
@@ -178,22 +180,20 @@ class Forwarder:
     ) -> None:
         self.upstream = upstream
         self._transport = transport
-        self._connect_timeout = connect_timeout
+        # The upstream's slowness is passed on: no read or write deadline of ours, only for
+        # connecting (then it is unreachable: 502).
+        self._timeout = httpx.Timeout(None, connect=connect_timeout)
         self._client: httpx.AsyncClient | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
-                transport=self._transport,
-                # The upstream's slowness is passed on: no read or write deadline of ours, only
-                # for connecting (then it is unreachable: 502).
-                timeout=httpx.Timeout(None, connect=self._connect_timeout),
-                # As many connections as clients; idle ones closed before the upstream's own
-                # keep-alive timeout (serve: 5 s) closes them under a request.
-                limits=httpx.Limits(
-                    max_connections=1000, max_keepalive_connections=100, keepalive_expiry=2.0
-                ),
+                # As many connections as clients at once (contract_tests/proxy/pool.py); idle
+                # ones closed before the upstream's own keep-alive timeout (serve: 5 s) closes
+                # them under a request.
+                transport=self._transport or KeepAlivePool(self.upstream.url, keepalive_expiry=2.0),
+                timeout=self._timeout,
                 cookies=_NoCookies(),
                 follow_redirects=False,
                 trust_env=False,  # never through an HTTP_PROXY of the environment
@@ -223,7 +223,13 @@ class Forwarder:
         url = httpx.URL(f"{self.upstream.scheme}://{self.upstream.netloc}").copy_with(
             raw_path=target
         )
-        return httpx.Request(scope["method"], url, headers=headers, content=body)
+        return httpx.Request(
+            scope["method"],
+            url,
+            headers=headers,
+            content=body,
+            extensions={"timeout": self._timeout.as_dict()},
+        )
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """The upstream's answer, its body not read yet; :class:`UpstreamFailed` if none came."""
