@@ -184,6 +184,7 @@ class Forwarder:
         # connecting (then it is unreachable: 502).
         self._timeout = httpx.Timeout(None, connect=connect_timeout)
         self._client: httpx.AsyncClient | None = None
+        self._origin = httpx.URL(f"{upstream.scheme}://{upstream.netloc}")
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -220,9 +221,7 @@ class Forwarder:
             client[0] if client else None,
             scope.get("scheme", "http"),
         )
-        url = httpx.URL(f"{self.upstream.scheme}://{self.upstream.netloc}").copy_with(
-            raw_path=target
-        )
+        url = self._origin.copy_with(raw_path=target)
         return httpx.Request(
             scope["method"],
             url,
