@@ -157,8 +157,14 @@ class ProxyApp:
         exchange = Exchange(
             method, path, query, headers, kept.data, status, response_headers, answered
         )
-        found = request_verdicts if request_verdicts is not None else self.judge.request(exchange)
-        found = _once_per_check([*found, *self.judge.response(exchange)])
+        try:
+            found = request_verdicts
+            if found is None:
+                found = self.judge.request(exchange)
+            found = _once_per_check([*found, *self.judge.response(exchange)])
+        except Exception:  # a bug of the checks must not cost the traffic; it is said once here
+            log.exception("%s: the checks failed on this exchange; it is not judged", label)
+            return
         if found:
             secrets = mask.secrets_of(headers, query, kept.data, response_headers)
             got = _got(status, response_headers, answered)

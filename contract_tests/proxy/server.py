@@ -121,6 +121,9 @@ def run_proxy(options: ProxyOptions, echo: Callable[[str], None]) -> int:
         access_log=False,
         server_header=False,
         date_header=False,  # the upstream's Date passes through
+        # The client is whoever connects: uvicorn must not take it from X-Forwarded-For, which
+        # the proxy appends the client to (else a forwarded address would be counted twice).
+        proxy_headers=False,
         lifespan="on",
     )
     try:
