@@ -15,9 +15,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -644,3 +646,87 @@ def test_items_are_judged_as_jsonschema_judges_them() -> None:
                 )
                 compared += 1
     assert compared > 1000
+
+
+# In front of the mock: its CORS and its cookies, as without the proxy ---------------------------
+
+
+def test_in_front_of_the_static_mock_cors_and_cookies_pass_as_they_are() -> None:
+    from consulting.mock.app import MockOptions, mock_app
+
+    origin = "http://localhost:5173"
+    with mock_app(MockOptions(static=True)) as mock:
+        proxied = proxy_in_front_of(mock)
+
+        async def browse() -> tuple[httpx.Response, ...]:
+            async with proxied.client() as client:
+                preflight = await client.options(
+                    "/api/user/login",
+                    headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+                )
+                login = await client.post(
+                    "/api/user/login",
+                    data={"username": "alice", "password": PASSWORD},
+                    headers={"Origin": origin},
+                )
+                tags = await client.get("/api/tag/list", headers={"Origin": origin})
+                return preflight, login, tags
+
+        preflight, login, tags = run(browse())
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == origin
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert login.status_code == 200 and login.headers["x-session-token"]
+    assert "consulting_session=" in login.headers["set-cookie"]
+    assert login.headers["access-control-allow-origin"] == origin
+    assert tags.status_code == 200
+    assert proxied.checks() == []  # the mock's documented examples honour the contract
+
+
+# Over real sockets: uvicorn in front, a plain HTTP/1.1 server behind ----------------------------
+
+
+class _Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/slow"):
+            time.sleep(0.3)
+        body = json.dumps({"headers": [[k.lower(), v] for k, v in self.headers.items()]})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "X-Echo-Hop")
+        self.send_header("X-Echo-Hop", "1")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *_args: Any) -> None:
+        return None
+
+
+def test_over_real_sockets_the_forwarded_headers_and_the_upstreams_slowness(
+    tmp_path: Path,
+) -> None:
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{upstream.server_address[1]}"
+        process, base = proxy_process(url)
+        try:
+            with httpx.Client(base_url=base) as client:
+                sent = {"X-Forwarded-For": "10.0.0.1", "Connection": "keep-alive, X-Mine"}
+                seen = client.get("/echo", headers={**sent, "X-Mine": "1"})
+                started = time.monotonic()
+                slow = client.get("/slow")
+                took = time.monotonic() - started
+        finally:
+            stopped(process)
+    finally:
+        upstream.shutdown()
+    headers = dict(seen.json()["headers"])
+    assert headers["x-forwarded-for"] == "10.0.0.1, 127.0.0.1"  # appended once, not taken
+    assert headers["host"] == url.removeprefix("http://")
+    assert "x-mine" not in headers and "connection" not in headers
+    assert "x-echo-hop" not in seen.headers and seen.headers["content-type"] == "application/json"
+    assert slow.status_code == 200 and took >= 0.3
