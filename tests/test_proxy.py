@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -603,6 +604,23 @@ def test_a_configuration_mistake_is_one_line(args: list[str], says: str) -> None
     assert done.returncode == 2 and done.stdout == ""
     [line] = done.stderr.strip().splitlines()
     assert says in line
+
+
+def test_a_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        argv = [sys.executable, "-m", "consulting.cli", "proxy", "--upstream", "http://127.0.0.1:1"]
+        done = subprocess.run(
+            [*argv, "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert done.returncode == 2 and done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"consulting proxy: cannot listen on 127.0.0.1:{port}: ")
 
 
 # The fast path of the content checks gives jsonschema's verdicts -------------------------------
