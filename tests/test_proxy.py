@@ -476,6 +476,22 @@ def test_secrets_are_masked_in_the_log_line_and_the_report(
     assert f"curl -i -X POST '{UPSTREAM}/api/user/login?password=***'" in line
 
 
+def test_a_short_password_quoted_by_a_verdict_is_masked(caplog: pytest.LogCaptureFixture) -> None:
+    proxied = proxy_in_front_of(answering({"code": 40000, "msg": "bad", "content": []}, 400))
+
+    async def send() -> None:
+        async with proxied.client() as client:
+            form = {"username": "alice", "password": "xyz", "password_again": "xyz"}
+            await client.post("/api/user/register", data=form)
+
+    with caplog.at_level(logging.WARNING, logger="consulting.proxy"):
+        run(send())
+    [violation] = proxied.report.recent
+    assert violation.check == "request_invalid" and "too short" in violation.contract
+    assert "xyz" not in violation.contract + violation.curl
+    assert all("xyz" not in record.getMessage() for record in caplog.records)
+
+
 def test_the_report_and_its_page() -> None:
     upstream = answering({"code": 40999, "msg": "<b>odd</b>", "content": []}, status=409)
     proxied = proxy_in_front_of(upstream)

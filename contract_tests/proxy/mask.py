@@ -30,7 +30,7 @@ EXCERPT_CHARS = 300
 
 
 _TOKEN_IN_TEXT = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-]{24,}(?![A-Za-z0-9_\-])")
-SHORTEST_SECRET = 4  # shorter values are not hunted for in free text ("1" is everywhere)
+SHORTEST_SECRET = 4  # shorter ones are masked only where quoted ("1" is everywhere)
 
 
 def secrets_of(
@@ -56,13 +56,18 @@ def secrets_of(
         for name, value in parse_qsl(text, keep_blank_values=True):
             if secret_name(name):
                 found.add(value)
-    return {value for value in found if len(value) >= SHORTEST_SECRET}
+    return {value for value in found if value}
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` without these secrets, nor anything that looks like a token."""
+    """``text`` without these secrets, nor anything that looks like a token. A short secret
+    (a 3-letter password) is masked where it is quoted (``'abc' is too short``), a longer one
+    wherever it appears."""
     for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
+        for quoted in (repr(secret), json.dumps(secret, ensure_ascii=False), f'"{secret}"'):
+            text = text.replace(quoted, MASK)
+        if len(secret) >= SHORTEST_SECRET:
+            text = text.replace(secret, MASK)
     return _TOKEN_IN_TEXT.sub(MASK, text)
 
 
