@@ -222,10 +222,34 @@ def contract(
     seed: Annotated[
         int | None, typer.Option(help="Generation seed (default: fixed, so runs repeat).")
     ] = None,
+    summary_md: Annotated[
+        str | None,
+        typer.Option("--summary-md", help="Also write a Markdown summary here (a CI job summary)."),
+    ] = None,
+    require_coverage: Annotated[
+        bool,
+        typer.Option(
+            "--require-coverage", help="Fail when an operation never answered 2xx (a coverage gap)."
+        ),
+    ] = False,
+    sms_code: Annotated[
+        str | None,
+        typer.Option(help="The SMS code your test instance sends, for signin (default: 123456)."),
+    ] = None,
+    notify_key: Annotated[
+        str | None,
+        typer.Option(
+            help="Your payment notify HMAC key, so pay/notify and refund can succeed "
+            "(default: $CONTRACT_NOTIFY_KEY; without it they are coverage gaps)."
+        ),
+    ] = None,
 ) -> None:
     """Fuzz any running server against the contract; exit non-zero on any violation."""
-    from contract_tests.runner import DEFAULT_SEED, run
+    from contract_tests.runner import DEFAULT_SEED, Extras, run
 
+    extras = Extras(
+        sms_code=sms_code, notify_key=notify_key or os.environ.get("CONTRACT_NOTIFY_KEY")
+    )
     raise typer.Exit(
         code=run(
             base_url=base_url,
@@ -234,6 +258,9 @@ def contract(
             workers=workers,
             spec=spec,
             seed=DEFAULT_SEED if seed is None else seed,
+            summary_md=summary_md,
+            require_coverage=require_coverage,
+            extras=extras,
         )
     )
 

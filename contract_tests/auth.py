@@ -33,7 +33,10 @@ from typing import Any
 from requests.structures import CaseInsensitiveDict
 from schemathesis import AuthContext, BaseSchema, Case, HookContext, Response
 
-from contract_tests.contract import FORM, contract_of
+from contract_tests.contract import contract_of
+from contract_tests.probes import Sent
+from contract_tests.verdicts import Judge, parse_body
+from contract_tests.wire import Wire
 
 ROLES = ("user", "consultant")
 ANY_ROLE = "any"  # x-role of an operation that takes either kind of session
@@ -48,6 +51,11 @@ REVOKING = frozenset({"POST /api/user/logout", "POST /api/consultant/logout"})
 
 class SetupError(Exception):
     """The run's own accounts could not be created or logged in: nothing can be checked."""
+
+
+class SetupViolation(SetupError):
+    """Setup could not go on because the server's answer broke the contract (a violation,
+    recorded in :attr:`Sessions.sent`, not a refusal)."""
 
 
 @dataclass
@@ -65,35 +73,60 @@ def new_account(role: str) -> Account:
 
 
 class Sessions:
-    """The run's accounts and their sessions; thread-safe, for ``--workers`` > 1."""
+    """The run's accounts and their sessions; thread-safe, for ``--workers`` > 1.
 
-    def __init__(self, schema: BaseSchema) -> None:
-        self._schema = schema
+    Every request it makes (register, login, the groundwork's posts) is judged like any other
+    and kept in :attr:`sent`, so that a server that breaks the contract while the run sets
+    itself up gets a violation in the report, never a crash of the tester.
+    """
+
+    def __init__(self, judge: Judge, wire: Wire) -> None:
+        self._judge, self._wire = judge, wire
         self._lock = threading.Lock()
         self.accounts: dict[str, Account] = {}
+        self.sent: list[Sent] = []
 
     # -- setup ------------------------------------------------------------------------------
     def open(self) -> None:
-        """Register and log in one account per role, before fuzzing can exhaust a login limit."""
+        """Register and log in one account per role, before fuzzing can exhaust a login limit.
+
+        Raises :class:`SetupViolation` when the server's answer breaks the contract in a way
+        that leaves no session (no token), :class:`SetupError` when it refuses the accounts.
+        """
         for role in ROLES:
             account = new_account(role)
-            response = self.call(
-                REGISTER.format(role=role),
+            label = REGISTER.format(role=role)
+            sent = self.call(
+                label,
                 form={
                     "username": account.username,
                     "password": account.password,
                     "password_again": account.password,
                 },
             )
-            if response.status_code != 200:
+            if sent.verdicts:
+                raise SetupViolation(
+                    f"{label} for the run's {role} account broke the contract: "
+                    + sent.verdicts[0].message
+                )
+            if sent.exchange.status != 200:
                 raise SetupError(
                     f"could not register the {role} account {account.username!r}: "
-                    f"HTTP {response.status_code} {_text(response)}"
+                    f"HTTP {sent.exchange.status} {_text(sent.exchange.response_body)}"
                 )
+            self.accounts[role] = account
             account.token = self._login(account)
             if account.token is None:
-                raise SetupError(f"could not log in the new {role} account {account.username!r}")
-            self.accounts[role] = account
+                last = self.sent[-1]
+                if last.verdicts:
+                    raise SetupViolation(
+                        f"{LOGIN.format(role=role)} for the run's new {role} account broke the "
+                        f"contract, so no session could be opened: {last.verdicts[0].message}"
+                    )
+                raise SetupError(
+                    f"could not log in the new {role} account {account.username!r}: "
+                    f"HTTP {last.exchange.status} {_text(last.exchange.response_body)}"
+                )
 
     def identity_parameters(self) -> dict[str, int]:
         """Fields the contract requires to equal the session's own account id.
@@ -101,14 +134,18 @@ class Sessions:
         ``user_id`` in publish, modify and check must be the session's buyer (403 otherwise), and
         order/add's ``consultant_id`` must be the consultant who accepted the post: fixing them to
         our accounts' ids lets positive cases get past the ownership rules into the business logic.
+        An id that login did not give (its answer broke the contract) is left to generation.
         """
         buyer, consultant = self.accounts["user"].id, self.accounts["consultant"].id
-        assert buyer is not None and consultant is not None
-        return {
-            "query.user_id": buyer,
-            "body.user_id": buyer,
-            "body.consultant_id": consultant,
-        }
+        found: dict[str, int] = {}
+        if buyer is not None:
+            found.update({"query.user_id": buyer, "body.user_id": buyer})
+        if consultant is not None:
+            found["body.consultant_id"] = consultant
+        return found
+
+    def ids(self) -> dict[str, int | None]:
+        return {role: account.id for role, account in self.accounts.items()}
 
     # -- tokens -----------------------------------------------------------------------------
     def token(self, role: str) -> str:
@@ -122,6 +159,12 @@ class Sessions:
                     f"the {role} session was revoked or expired and logging in again was refused"
                 )
             return account.token
+
+    def maybe_token(self, role: str) -> str | None:
+        try:
+            return self.token(role)
+        except SetupError:
+            return None
 
     def throwaway_token(self, role: str) -> str | None:
         """A new session for an operation that revokes it; None when the login is refused."""
@@ -140,32 +183,33 @@ class Sessions:
 
     # -- the API ----------------------------------------------------------------------------
     def _login(self, account: Account) -> str | None:
-        response = self.call(
+        sent = self.call(
             LOGIN.format(role=account.role),
             form={"username": account.username, "password": account.password},
         )
-        if response.status_code != 200:
+        exchange = sent.exchange
+        if exchange.status != 200:
             return None
-        tokens = response.headers.get(TOKEN_HEADER) or []
-        try:
-            content = response.json().get("content") or []
-        except (ValueError, AttributeError):
-            content = []
-        if content and isinstance(content[0], int):
-            account.id = content[0]
-        return tokens[0] if tokens else None
+        body = parse_body(exchange.response_body)
+        content = body.get("content") if isinstance(body, dict) else None
+        if isinstance(content, list) and content:
+            first = content[0]
+            if isinstance(first, int) and not isinstance(first, bool):
+                account.id = first
+        token = (exchange.response_headers.get(TOKEN_HEADER) or "").strip()
+        return token or None
 
     def call(
         self, label: str, *, form: Mapping[str, Any] | None = None, role: str | None = None
-    ) -> Response:
-        """One request outside the fuzzing: ``form`` as the body, as ``role``'s main session."""
-        operation = self._schema.find_operation_by_label(label)
-        if operation is None:
-            raise SetupError(f"the spec has no operation {label}")
+    ) -> Sent:
+        """One request outside the fuzzing: ``form`` as the body, as ``role``'s main session;
+        judged and kept in :attr:`sent`."""
+        method, _, path = label.partition(" ")
         headers = {"Authorization": f"Bearer {self.token(role)}"} if role else None
-        if form is None:
-            return operation.Case(headers=headers).call()
-        return operation.Case(body=dict(form), media_type=FORM, headers=headers).call()
+        exchange = self._wire.send(method, path, form=form, headers=headers)
+        sent = Sent(label, exchange, self._judge.response(exchange))
+        self.sent.append(sent)
+        return sent
 
 
 class SessionAuth:
@@ -208,5 +252,5 @@ def install(schema: BaseSchema, sessions: Sessions) -> None:
     schema.hooks.register_hook_with_name(sessions.observe, "after_call")
 
 
-def _text(response: Response, limit: int = 300) -> str:
-    return response.content.decode("utf-8", errors="replace")[:limit]
+def _text(body: bytes, limit: int = 300) -> str:
+    return body.decode("utf-8", errors="replace")[:limit]

@@ -20,7 +20,8 @@ yet still gets every other check; the run only says why ``accept`` may never suc
 
 from __future__ import annotations
 
-from contract_tests.auth import Sessions
+from contract_tests.auth import Sessions, SetupError
+from contract_tests.verdicts import parse_body
 
 POSTS_PER_KIND = 2
 FREE, PRICED = "0", "199.00"  # PRICED: the Price example; the Fen example is 19900
@@ -30,16 +31,18 @@ PUBLISH = "POST /api/user/post/publish"
 
 def publish_posts(sessions: Sessions, per_kind: int = POSTS_PER_KIND) -> str | None:
     """Publish ``per_kind`` free and priced posts under each tag; None, or why it could not."""
-    tags = sessions.call(TAG_LIST)
-    if tags.status_code != 200:
-        return f"{TAG_LIST} answered HTTP {tags.status_code}"
+    tags = sessions.call(TAG_LIST).exchange
+    if tags.status != 200:
+        return f"{TAG_LIST} answered HTTP {tags.status}"
     try:
-        tag_ids = [tag["tag_id"] for tag in tags.json()["content"]]
-    except (ValueError, KeyError, TypeError):
+        tag_ids = [tag["tag_id"] for tag in parse_body(tags.response_body)["content"]]
+    except (KeyError, TypeError):
         return f"{TAG_LIST} answered something other than a list of tags"
     if not tag_ids:
         return f"{TAG_LIST} listed no tags"
     buyer = sessions.accounts["user"]
+    if buyer.id is None:
+        return "the buyer's login gave no user id"
     for index, tag_id in enumerate(tag_ids):
         # Listed newest first: the kind published last is the one a sequence meets first.
         prices = [PRICED, FREE] if index % 2 == 0 else [FREE, PRICED]
@@ -52,7 +55,10 @@ def publish_posts(sessions: Sessions, per_kind: int = POSTS_PER_KIND) -> str | N
                     "content": "Published by the contract run before fuzzing.",
                     "price": price,
                 }
-                published = sessions.call(PUBLISH, form=form, role="user")
-                if published.status_code != 200:
-                    return f"{PUBLISH} answered HTTP {published.status_code}"
+                try:
+                    published = sessions.call(PUBLISH, form=form, role="user").exchange
+                except SetupError as exc:
+                    return str(exc)
+                if published.status != 200:
+                    return f"{PUBLISH} answered HTTP {published.status}"
     return None

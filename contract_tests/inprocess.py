@@ -35,12 +35,13 @@ from consulting.core.migrate import upgrade
 from consulting.core.resources import Resources
 from consulting.core.settings import Settings
 from consulting.web.app import create_app
-from contract_tests.runner import DEFAULT_SEED, Target, check
+from contract_tests.runner import DEFAULT_SEED, Extras, Target, check
 
 # Examples per operation in CI: about 3,000 requests in 20-30 s on two cores, enough for the
 # stateful sequences to walk the whole chain from publish to a deleted order.
 CI_MAX_EXAMPLES = 50
 UNLIMITED = 1_000_000
+NOTIFY_KEY = "dev-notify-key-change-me"
 
 
 @contextmanager
@@ -67,8 +68,8 @@ def contract_app(directory: Path) -> Iterator[Any]:
         login_hashing_queue=UNLIMITED,
         registration_hashing_slots=UNLIMITED,
         # The mock's documented key (no longer a default: issue 14), which signs the spec's
-        # notify example.
-        payment_notify_key="dev-notify-key-change-me",
+        # notify example; the depth walk signs its own notify with it too.
+        payment_notify_key=NOTIFY_KEY,
     )
     resources = Resources.from_settings(settings)
     try:
@@ -86,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     # Connexion logs every rejected request; thousands of them would only be noise here.
     logging.getLogger("connexion").setLevel(logging.CRITICAL)
     with tempfile.TemporaryDirectory() as directory, contract_app(Path(directory)) as app:
-        report = check(Target(app=app), max_examples=args.max_examples, seed=args.seed)
+        report = check(
+            Target(app=app),
+            max_examples=args.max_examples,
+            seed=args.seed,
+            extras=Extras(notify_key=NOTIFY_KEY),
+        )
     Path(args.json).write_text(report.to_json(), encoding="utf-8")
     return 0
 

@@ -17,6 +17,11 @@ from schemathesis.engine import Status, events
 from schemathesis.engine.recorder import ScenarioRecorder
 
 from contract_tests.checks import CUSTOM_CHECK_NAMES
+from contract_tests.probes import BOUNDARY_ACCEPTED, BOUNDARY_REFUSED, OUTSIDE, Sent
+from contract_tests.verdicts import RESPONSE_CHECKS
+
+# Our own checks (named by the check, not by Schemathesis's generic title).
+OWN_CHECKS = frozenset({*CUSTOM_CHECK_NAMES, *RESPONSE_CHECKS, BOUNDARY_ACCEPTED, BOUNDARY_REFUSED})
 
 MAX_VIOLATIONS_SHOWN = 10
 
@@ -43,7 +48,7 @@ class Violation:
     @property
     def summary(self) -> str:
         first_line = self.message.strip().splitlines()[0] if self.message.strip() else ""
-        if self.check in CUSTOM_CHECK_NAMES:  # their title only repeats the check's name
+        if self.check in OWN_CHECKS:  # their title only repeats the check's name
             return f"[{self.check}] {first_line}"
         return f"[{self.check}] {self.title}" + (f": {first_line}" if first_line else "")
 
@@ -70,7 +75,7 @@ class OperationResult:
     def ordered_violations(self) -> list[Violation]:
         """The envelope checks' findings first: they say most plainly what is wrong."""
         found = list(self.violations.values())
-        return sorted(found, key=lambda violation: violation.check not in CUSTOM_CHECK_NAMES)
+        return sorted(found, key=lambda violation: violation.check not in OWN_CHECKS)
 
 
 @dataclass
@@ -82,6 +87,7 @@ class Report:
     # Printed after the violations: how to replay an authenticated reproducer.
     notes: list[str] = field(default_factory=list)
     _scenarios: int = 0
+    _sent: int = 0
 
     @classmethod
     def for_labels(cls, labels: list[str]) -> Report:
@@ -94,6 +100,28 @@ class Report:
     @property
     def total_cases(self) -> int:
         return sum(op.cases for op in self.operations.values())
+
+    @property
+    def coverage_gaps(self) -> list[str]:
+        """The spec's operations that never answered 2xx in the whole run."""
+        return [
+            op.label for op in self.operations.values() if op.label != OUTSIDE and op.successes == 0
+        ]
+
+    def record_sent(self, sent: Sent, curl: str, phase: str) -> None:
+        """A request of the run's own (setup, depth walk, probe, boundary case) and its
+        verdicts."""
+        self._sent += 1
+        result = self._operation(sent.label)
+        result.cases += 1
+        if 200 <= sent.exchange.status < 300:
+            result.successes += 1
+        for verdict in sent.verdicts:
+            result.failing_cases.add(f"{phase}:{self._sent}")
+            key = (verdict.check, phase, verdict.message)
+            result.violations.setdefault(
+                key, Violation(verdict.check, phase, verdict.message, curl)
+            )
 
     # -- collecting -------------------------------------------------------------------------
     def record(self, event: events.EngineEvent) -> None:
@@ -188,7 +216,8 @@ class Report:
         for op in self.operations.values():
             first = op.first_failure
             curl = first.failing_request if first else "-"
-            rows.append((op.label, str(op.cases), str(op.successes), str(op.failures), curl))
+            successes = str(op.successes) if op.successes or op.label == OUTSIDE else "0 (gap)"
+            rows.append((op.label, str(op.cases), successes, str(op.failures), curl))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         for index, row in enumerate(rows):
             cells = [row[0].ljust(widths[0]), *(row[i].rjust(widths[i]) for i in (1, 2, 3))]
@@ -218,6 +247,13 @@ class Report:
             print("  reproduce:\n    " + first.curl.replace("\n", "\n    "), file=out)
         for error in self.errors:
             print(f"\nERROR {error}", file=out)
+        gaps = self.coverage_gaps
+        if gaps and self.operations and not any(e.startswith("setup: ") for e in self.errors):
+            print(
+                f"\nwarning: {len(gaps)} coverage gap(s), operations that never answered 2xx "
+                "(their success path is untested): " + ", ".join(gaps),
+                file=out,
+            )
         if self.notes and (self.errors or any(op.violations for op in self.operations.values())):
             print("", file=out)
             for note in self.notes:
@@ -255,3 +291,50 @@ class Report:
         root.append(suite)
         ET.indent(root)
         ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+    def write_summary_md(self, path: str | Path, *, verdict: str) -> None:
+        """The run as Markdown, for a CI job summary: the table, violations, coverage gaps."""
+        lines = [f"## Contract run: {verdict}", ""]
+        lines.append(
+            f"{len(self.operations)} rows, {self.total_cases} cases, "
+            f"{sum(op.failures for op in self.operations.values())} failing, "
+            f"{self.wall_time:.1f} s"
+            + (f"; seed {self.settings['seed']}" if "seed" in self.settings else "")
+            + (
+                f", max_examples {self.settings['max_examples']}"
+                if "max_examples" in self.settings
+                else ""
+            )
+        )
+        lines += ["", "| operation | cases | 2xx | failures |", "|---|---:|---:|---:|"]
+        for op in self.operations.values():
+            successes = str(op.successes) if op.successes or op.label == OUTSIDE else "0 ⚠"
+            lines.append(f"| `{op.label}` | {op.cases} | {successes} | {op.failures} |")
+        failing = [op for op in self.operations.values() if op.violations]
+        if failing:
+            lines += ["", "### Violations"]
+            for op in failing:
+                lines += ["", f"#### `{op.label}`: {op.failures} failing case(s)", ""]
+                for violation in op.ordered_violations[:MAX_VIOLATIONS_SHOWN]:
+                    lines.append(f"- {_md(violation.summary)}")
+                first = op.first_failure
+                assert first is not None
+                lines += ["", "Reproduce:", "", "```sh", first.curl, "```"]
+        gaps = self.coverage_gaps
+        if gaps:
+            lines += [
+                "",
+                "### Coverage gaps",
+                "",
+                "Never answered 2xx (success path untested):",
+                "",
+            ]
+            lines += [f"- `{label}`" for label in gaps]
+        if self.errors:
+            lines += ["", "### Errors", ""]
+            lines += [f"- {_md(error)}" for error in self.errors]
+        Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

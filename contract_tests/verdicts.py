@@ -101,7 +101,7 @@ def parse_body(body: bytes) -> Any:
         return NOT_JSON
     try:
         return json.loads(body)
-    except ValueError:  # UnicodeDecodeError is a ValueError
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return NOT_JSON
 
 
