@@ -82,6 +82,25 @@ def _login_under_flood(rows: dict[str, Row]) -> Target:
     return Target(label, measured, "<= 2", "PASS" if met else "MISS")
 
 
+PROXY_P50_MS = 2.0
+
+
+def _proxy_overhead(rows: dict[str, Row], connections: int) -> Target:
+    """Issue 17: the validation proxy adds at most 2 ms to acquire's p50 (one worker each)."""
+    label = f"proxy-acquire p50 - acquire p50 ({connections} clients) <= {PROXY_P50_MS:g} ms"
+    proxied, direct = rows.get("proxy-acquire"), rows.get("acquire")
+    if proxied is None or direct is None or direct.load.rps <= 0:
+        return Target(label, "not measured", f"<= {PROXY_P50_MS:g} ms", "n/a")
+    added = proxied.load.p50_ms - direct.load.p50_ms
+    cost = 1 - proxied.load.rps / direct.load.rps
+    measured = (
+        f"{proxied.load.p50_ms:.1f} - {direct.load.p50_ms:.1f} = {added:+.1f} ms; "
+        f"req/s {proxied.load.rps:,.0f} vs {direct.load.rps:,.0f} ({cost:.0%} fewer)"
+    )
+    met = added <= PROXY_P50_MS and proxied.load.errors == 0
+    return Target(label, measured, f"<= {PROXY_P50_MS:g} ms", "PASS" if met else "MISS")
+
+
 def targets(rows: dict[str, Row], connections: int) -> list[Target]:
     """The issues' targets, in their order."""
     return [
@@ -92,6 +111,7 @@ def targets(rows: dict[str, Row], connections: int) -> list[Target]:
         _at_least(rows, "mock-acquire", PRISM, 1.0),
         _at_least(rows, "mock-static-acquire", PRISM, 1.0),
         _login_under_flood(rows),
+        _proxy_overhead(rows, connections),
     ]
 
 

@@ -14,6 +14,7 @@ Names for --only, in the order they run:
   connexion-baseline   the same answer through Connexion's AsyncApp, as it comes (its floor)
   prism                Stoplight Prism 5.16 mocking acquire from the spec (needs npx)
   acquire check login publish   consulting serve, SQLite, 1 worker
+  proxy-acquire        acquire through consulting proxy (1 worker) in front of that serve
   login-idle           one client logging in, again and again (serve, SQLite, 1 worker)
   login-flood          the same, while 24 clients register new accounts from many addresses
   mock-acquire         consulting mock (demo scenario)
@@ -56,6 +57,7 @@ from bench.servers import (
     free_port,
     mock_argv,
     prism_argv,
+    proxy_argv,
     serve_argv,
 )
 from consulting import PROJECT_ROOT
@@ -67,6 +69,7 @@ NAMES = (
     "connexion-baseline",
     "prism",
     "acquire",
+    "proxy-acquire",
     "check",
     "login",
     "publish",
@@ -272,7 +275,7 @@ def prism(run: Run) -> None:
 
 
 def serve_sqlite(run: Run) -> None:
-    if not run.wants("acquire", "check", "login", "publish"):
+    if not run.wants("acquire", "proxy-acquire", "check", "login", "publish"):
         return
     data = fixture(run)
     port = free_port()
@@ -284,9 +287,24 @@ def serve_sqlite(run: Run) -> None:
         first = run.measure("acquire", target, "acquire", server, acquire_request(consultant))
         if first is not None and first.json() != data.acquire_envelope:
             run.note("serve's acquire envelope differs from the baseline's (see the JSON)")
+        through_proxy(run, server, acquire_request(consultant))
         run.measure("check", target, "check", server, check_request(buyer, data.buyer.id))
         run.measure("login", target, "login", server, login_request(data.consultant))
         run.measure("publish", target, "publish", server, publish_request(buyer, data.buyer.id))
+
+
+def through_proxy(run: Run, server: Server, request: Request) -> None:
+    """The same acquire through ``consulting proxy`` in front of the same serve, right after
+    the direct run: what the validation proxy costs (its report must stay empty)."""
+    if not run.wants("proxy-acquire"):
+        return
+    port = free_port()
+    argv = proxy_argv(port, server.base_url)
+    with run.fleet.serving("proxy", argv, port, "/__proxy/report") as proxy:
+        run.measure("proxy-acquire", "proxy -> serve, 1 worker each", "acquire", proxy, request)
+        report = httpx.get(proxy.base_url + "/__proxy/report", timeout=30).json()
+    if report["violation_count"]:
+        run.note(f"proxy-acquire: the proxy reported {report['violation_count']} violation(s)")
 
 
 FLOOD_CLIENTS = 24

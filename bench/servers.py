@@ -182,6 +182,10 @@ def serve_argv(port: int, database_url: str, workers: int = 1) -> list[str]:
     )
 
 
+def proxy_argv(port: int, upstream: str) -> list[str]:
+    return consulting_argv("proxy", "--upstream", upstream, "--host", LOOPBACK, "--port", str(port))
+
+
 def mock_argv(port: int, static: bool = False) -> list[str]:
     return consulting_argv("mock", "--host", LOOPBACK, "--port", str(port)) + (
         ["--static"] if static else []

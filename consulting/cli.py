@@ -284,6 +284,50 @@ def contract(
 
 
 @app.command()
+def proxy(
+    upstream: Annotated[
+        str,
+        typer.Option("--upstream", help="The server to forward to, e.g. http://127.0.0.1:8000"),
+    ],
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Port = 4020,
+    errors: Annotated[
+        bool,
+        typer.Option(
+            "--errors",
+            help="Answer a request that breaks the contract with its error envelope; "
+            "do not forward it.",
+        ),
+    ] = False,
+    report: Annotated[
+        str | None,
+        typer.Option("--report", help="Write the report (JSON) to this file on shutdown."),
+    ] = None,
+    spec: Annotated[str, typer.Option(help="The OpenAPI document.")] = str(SPEC_PATH),
+) -> None:
+    """Validation proxy: forward to --upstream, check every exchange against the contract;
+    exit 1 if anything broke it."""
+    from pathlib import Path
+
+    from contract_tests.proxy.server import ProxyOptions, ProxyRefused, run_proxy
+
+    options = ProxyOptions(
+        upstream=upstream,
+        host=host,
+        port=port,
+        refuse_invalid=errors,
+        report_file=Path(report) if report else None,
+        spec=Path(spec),
+    )
+    try:
+        code = run_proxy(options, typer.echo)
+    except ProxyRefused as refused:
+        typer.echo(f"consulting proxy: {refused}", err=True)
+        raise typer.Exit(code=2) from None
+    raise typer.Exit(code=code)
+
+
+@app.command()
 def codes() -> None:
     """Print the error-code table (x-error-codes)."""
     from consulting.spec import error_table

@@ -11,11 +11,12 @@ that each item of ``content`` must match on success.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import best_match
 
@@ -24,6 +25,29 @@ from consulting.spec import inline, resolve
 ENVELOPE_KEYS = frozenset({"code", "msg", "content"})
 FORM = "application/x-www-form-urlencoded"
 _SUCCESS_KEYS = ("200", "201", "202", "204", "2XX", "2xx", "default")
+
+
+class ValidFirst:
+    """Draft 4 validation of ``content``'s items, asking jsonschema-rs first.
+
+    Every answer of a list operation validates each of its items (a page of acquire is 20),
+    which with jsonschema alone costs about 1.5 ms an answer: the validation proxy's whole
+    overhead. jsonschema-rs (Rust, already here for Schemathesis) says whether an item is valid
+    about a hundred times faster; only an item it refuses goes to jsonschema, whose errors are
+    the messages every check prints. Where the two disagree it is jsonschema-rs that is stricter
+    (a pattern's ``$`` before a final newline), and then jsonschema's answer, no error, stands:
+    the verdicts are jsonschema's (tests/test_proxy.py compares them).
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self._errors = Draft4Validator(schema)
+        self._valid = jsonschema_rs.Draft4Validator(schema, validate_formats=False)
+
+    def iter_errors(self, instance: Any) -> Iterator[Any]:
+        if self._valid.is_valid(instance):
+            return iter(())
+        return self._errors.iter_errors(instance)
 
 
 @dataclass(frozen=True)
@@ -46,8 +70,8 @@ class OperationRules:
     query_schemas: dict[str, tuple[dict[str, Any], bool]] = field(default_factory=dict)
 
     @cached_property
-    def item_validator(self) -> Draft4Validator | None:
-        return Draft4Validator(self.item_schema) if self.item_schema is not None else None
+    def item_validator(self) -> ValidFirst | None:
+        return ValidFirst(self.item_schema) if self.item_schema is not None else None
 
     @cached_property
     def _request_validators(self) -> tuple[Any, dict[str, tuple[Any, bool]]]:

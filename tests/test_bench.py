@@ -106,11 +106,16 @@ def test_targets_judge_against_the_same_run() -> None:
     verdicts = [t.verdict for t in targets(rows, 32)]
     # acquire: 30% of Starlette, below Prism; publish: p99 12x p50; pg 1.6x; mock and the
     # login flood not measured
-    assert verdicts == ["PASS", "MISS", "MISS", "PASS", "n/a", "PASS", "n/a"]
+    assert verdicts == ["PASS", "MISS", "MISS", "PASS", "n/a", "PASS", "n/a", "n/a"]
     rows["login-idle"] = _row("login-idle", "login", 10, p99=300)
     rows["login-flood"] = _row("login-flood", "login", 8, p99=590)
-    assert targets(rows, 32)[-1].verdict == "PASS"
+    assert targets(rows, 32)[-2].verdict == "PASS"
     rows["login-flood"] = _row("login-flood", "login", 3, p99=700)
+    assert targets(rows, 32)[-2].verdict == "MISS"
+    # the proxy: p50 1 ms over acquire's passes, 3 ms over misses
+    rows["proxy-acquire"] = _row("proxy-acquire", "acquire", 2_900, p50=2)
+    assert targets(rows, 32)[-1].verdict == "PASS"
+    rows["proxy-acquire"] = _row("proxy-acquire", "acquire", 2_000, p50=4)
     assert targets(rows, 32)[-1].verdict == "MISS"
 
 

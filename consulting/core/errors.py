@@ -49,6 +49,7 @@ class ErrorCode(IntEnum):
     NOT_IMPLEMENTED = 50100
     PAYMENT_PROVIDER_ERROR = 50200
     SMS_PROVIDER_ERROR = 50201
+    UPSTREAM_UNREACHABLE = 50202  # only `consulting proxy` sends it, never the service
     SERVICE_UNAVAILABLE = 50300
 
     @property
