@@ -153,6 +153,7 @@ def refund_paid(session: Session, res: Resources, post_id: int) -> bool:
 
 class PaymentRow(NamedTuple):
     out_trade_no: str
+    trade_no: str
     post_id: int
     status: str
     amount_fen: int
@@ -166,6 +167,7 @@ PAYMENTS = Payment.__table__  # type: ignore[attr-defined]
 _OWN_PAYMENT = Query(
     sa.select(
         PAYMENTS.c.out_trade_no,
+        PAYMENTS.c.trade_no,
         PAYMENTS.c.post_id,
         PAYMENTS.c.status,
         PAYMENTS.c.amount_fen,
@@ -195,6 +197,7 @@ def query(res: Resources, actor: Actor, out_trade_no: str) -> list[dict[str, Any
     return [
         {
             "out_trade_no": row.out_trade_no,
+            "trade_no": row.trade_no,
             "post_id": row.post_id,
             "status": status,
             "total_fee": str(row.amount_fen),
