@@ -32,22 +32,19 @@ from contract_tests.verdicts import (
     DOCUMENTED_STATUS,
     ENVELOPE,
     NOT_JSON,
+    RESPONSE_CHECKS,
     SESSION_HEADERS,
+    UNKNOWN_PATH,
+    WRONG_METHOD,
     Exchange,
     Verdict,
     envelope_problems,
     judge_of,
 )
 
-CUSTOM_CHECK_NAMES = (
-    ENVELOPE,
-    CODE_STATUS,
-    DECLARED_CODE,
-    CONTENT_ITEMS,
-    DOCUMENTED_STATUS,
-    CONTENT_TYPE,
-    SESSION_HEADERS,
-)
+# The judge's response checks that can concern a case of a documented operation (the others
+# are about paths and methods outside the spec: the probes').
+CUSTOM_CHECK_NAMES = tuple(c for c in RESPONSE_CHECKS if c not in (UNKNOWN_PATH, WRONG_METHOD))
 
 __all__ = ["CUSTOM_CHECK_NAMES", "NOT_JSON", "envelope_problems", "exchange_of"]
 
