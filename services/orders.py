@@ -22,7 +22,7 @@ from consulting.core.resources import Resources
 from models import Consultant, Order, OrderStatus, Post, PostStatus
 from services.idempotency import ClientKey, create_once
 from services.locking import for_update
-from services.paging import Listing, Page, listing
+from services.paging import ORDER_ID, POST_ID, Listing, Page, listing
 from services.payments import refund_paid
 from services.posts import (
     facts_of,
@@ -218,11 +218,7 @@ def _orders(
     params: dict[str, Any] = {"account": account, **page.bounds}
     if status is not None:
         params["status"] = status
-    return listing(page, res.db.read(_PAGES[role, status is not None], params), _order_id)
-
-
-def _order_id(row: OrderRow) -> int:
-    return row.order_id
+    return listing(page, res.db.read(_PAGES[role, status is not None], params), ORDER_ID)
 
 
 def list_assigned(
@@ -305,7 +301,7 @@ def list_held(res: Resources, actor: Actor, *, page: Page) -> Listing[dict[str, 
     first (2.2, inferred); a hold past its deadline is not theirs any more."""
     consultant = actor.require(Role.CONSULTANT)
     rows = res.db.read(_HELD, {"consultant": consultant, "now": utcnow(), **page.bounds})
-    return listing(page, rows, _held_post_id).map(
+    return listing(page, rows, POST_ID).map(
         lambda row: {
             "post_id": row.post_id,
             "user_id": row.buyer_id,
@@ -317,10 +313,6 @@ def list_held(res: Resources, actor: Actor, *, page: Page) -> Listing[dict[str, 
             "release_time": stored_shanghai(row.held_until),
         }
     )
-
-
-def _held_post_id(row: HeldPostRow) -> int:
-    return row.post_id
 
 
 def _lock_order(

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from operator import attrgetter
+from typing import Any, Generic, TypeVar
 
 from consulting.core.errors import ApiError, ErrorCode
 
@@ -81,6 +82,11 @@ class Listing(Generic[T]):
 
     def map(self, convert: Callable[[T], U]) -> Listing[U]:
         return Listing([convert(item) for item in self.items], self.next_cursor)
+
+
+# What a list's rows are paged by: the id the cursor names.
+POST_ID: Callable[[Any], int] = attrgetter("post_id")
+ORDER_ID: Callable[[Any], int] = attrgetter("order_id")
 
 
 def listing(page: Page, rows: Sequence[T], id_of: Callable[[T], int]) -> Listing[T]:

@@ -35,7 +35,7 @@ from consulting.core.money import fen_to_yuan, yuan_to_fen
 from consulting.core.resources import Resources
 from models import Order, OrderStatus, Post, PostStatus, PostTag, Tag
 from services.locking import for_update
-from services.paging import Listing, Page, listing
+from services.paging import POST_ID, Listing, Page, listing
 from services.transitions import POST
 
 POSTS = Post.__table__  # type: ignore[attr-defined]
@@ -410,7 +410,7 @@ def check(res: Resources, actor: Actor, *, buyer_id: int, page: Page) -> Listing
     """The buyer's own live posts, newest first (1.2.4)."""
     buyer = actor.require_self(Role.BUYER, buyer_id)
     rows = res.db.read(_OWN_PAGE, {"buyer": buyer, "now": utcnow(), **page.bounds})
-    return listing(page, rows, _post_id).map(
+    return listing(page, rows, POST_ID).map(
         lambda row: {
             "post_id": row.post_id,
             "tag_id": tag_list(row.tag_ids),
@@ -426,10 +426,6 @@ def check(res: Resources, actor: Actor, *, buyer_id: int, page: Page) -> Listing
     )
 
 
-def _post_id(row: OwnPostRow | OpenPostRow) -> int:
-    return row.post_id
-
-
 def acquire(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> Listing[dict[str, Any]]:
     """Posts a consultant may take under one tag, newest first (1.2.5): open or paid, live."""
     actor.require(Role.CONSULTANT)
@@ -437,7 +433,7 @@ def acquire(res: Resources, actor: Actor, *, tag_id: int, page: Page) -> Listing
     # An empty page is the only case where the tag itself may not exist: look only then.
     if not rows and not res.db.read(_TAG, {"tag_id": tag_id}):
         raise ApiError(ErrorCode.TAG_NOT_FOUND)
-    return listing(page, rows, _post_id).map(
+    return listing(page, rows, POST_ID).map(
         lambda row: {
             "post_id": row.post_id,
             "user_id": row.buyer_id,
