@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 import tempfile
 import time
@@ -33,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from bench import seed
 from bench.driver import Plan, Request, choose
@@ -48,7 +46,6 @@ from bench.run import (
 )
 from bench.servers import SERVER_DATABASE_ENV, Fleet, free_port, serve_argv
 from consulting.core.actors import Role
-from consulting.core.database import create_db_engine
 from consulting.core.migrate import upgrade
 from consulting.core.resources import Resources
 from consulting.core.settings import Settings
@@ -82,30 +79,8 @@ def seed_database(url: str, posts: int) -> Seeded:
             oldest = session.execute(sa.select(sa.func.min(POSTS.c.id))).scalar_one()
     finally:
         res.db.dispose()
-    settle(url)
+    seed.settle(url)
     return Seeded(buyer, consultant, oldest, seconds)
-
-
-def settle(url: str) -> None:
-    """What a database that grew to this size over time has: fresh statistics, and on SQLite
-    the write-ahead log folded into the file (a bulk write leaves it hundreds of MB long, which
-    every later write and read would pay for until the next checkpoint)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        # The standard library's own connection: no transaction around the checkpoint.
-        connection = sqlite3.connect(parsed.database or "", isolation_level=None)
-        try:
-            connection.execute("ANALYZE")
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            connection.close()
-        return
-    engine = create_db_engine(url)
-    try:
-        with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
-    finally:
-        engine.dispose()
 
 
 def measure_size(run: Run, database: str, url: str, posts: int) -> dict[str, float]:

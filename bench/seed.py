@@ -9,6 +9,7 @@ with the production argon2 costs, so that ``login`` measures what production pay
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +17,12 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
 from bench.servers import clean_environment, consulting_argv
 from consulting.core.actors import Actor, Role
 from consulting.core.clock import utcnow
-from consulting.core.database import Database
+from consulting.core.database import Database, create_db_engine
 from consulting.core.envelope import envelope
 from consulting.core.migrate import upgrade
 from consulting.core.resources import Resources
@@ -136,6 +138,33 @@ def bulk_posts(
                 sa.select(POSTS.c.id, sa.literal(tag_id, sa.Integer)).where(POSTS.c.id > before),
             )
         )
+
+
+def settle(url: str) -> None:
+    """What a database that grew to its size over time has, after a bulk write: fresh
+    statistics, and on SQLite the write-ahead log folded into the file (a bulk write leaves it
+    hundreds of MB long, which every later write and read would pay for until a checkpoint)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        # The standard library's own connection: no transaction around the checkpoint.
+        connection = sqlite3.connect(parsed.database or "", isolation_level=None)
+        try:
+            connection.execute("ANALYZE")
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.close()
+        return
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("ANALYZE")
+            else:  # MariaDB analyzes one named table at a time
+                for table in SQLModel.metadata.sorted_tables:
+                    connection.exec_driver_sql(f"ANALYZE TABLE {table.name}")
+    finally:
+        engine.dispose()
 
 
 def login(base_url: str, account: Account) -> str:

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import pytest
 import sqlalchemy as sa
 
-from bench.seed import bulk_posts
+from bench.seed import bulk_posts, settle
 from consulting.core.actors import Role
 from consulting.core.clock import utcnow
 from consulting.core.database import Query
@@ -91,23 +91,12 @@ def seeded(database_template: str, tmp_path_factory: pytest.TempPathFactory) -> 
                     for n in range(ROWS)
                 ],
             )
-        _analyze(res)
+        settle(url)  # fresh statistics, as a database that has lived with these rows has
         yield res, ids, max(post_ids)
     finally:
         if EXTERNAL_URL:
             res.db.empty()
         res.db.dispose()
-
-
-def _analyze(res: Resources) -> None:
-    """Fresh statistics, as a database that has lived with these rows would have."""
-    with res.db.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        for table in sorted(WATCHED):
-            statement = {"postgresql": "ANALYZE {}", "mysql": "ANALYZE TABLE {}"}.get(
-                res.db.dialect, "ANALYZE {}"
-            )
-            connection.exec_driver_sql(statement.format(table))
 
 
 def _plan(res: Resources, query: Query[Any], params: dict[str, Any]) -> list[str]:
