@@ -34,6 +34,7 @@ from typing import Any
 
 from consulting.core.database import create_db_engine
 from consulting.core.migrate import upgrade
+from consulting.core.notify_key import MOCK_NOTIFY_KEY
 from consulting.core.resources import Resources
 from consulting.web.app import create_app
 from contract_tests.runner import DEFAULT_SEED, Extras, Target, check
@@ -45,7 +46,7 @@ CI_MAX_EXAMPLES = 50
 UNLIMITED = 1_000_000
 # The mock's documented key (no longer a default: issue 14), which signs the spec's notify
 # example; the depth walk signs its own notify with it too.
-NOTIFY_KEY = "dev-notify-key-change-me"
+NOTIFY_KEY = MOCK_NOTIFY_KEY
 # On top of the test settings (tests/settings.py): the limits out of reach, and the app's
 # answers as they are (not validated by the app itself: the run is what judges them).
 CONTRACT_SETTINGS: dict[str, Any] = {
