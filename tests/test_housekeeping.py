@@ -14,6 +14,7 @@ from consulting.cli import app as cli
 from consulting.core.clock import utcnow
 from consulting.core.resources import Resources
 from consulting.core.settings import Settings
+from consulting.web import housekeeping as web_housekeeping
 from consulting.web.app import create_app
 from models import AuthSession, RateCounter, SmsCode
 from services import housekeeping
@@ -137,3 +138,32 @@ def test_serve_prunes_periodically_while_it_runs(res: Resources, settings: Setti
         while _left(res, AuthSession.token_hash) != live and time.monotonic() < deadline:  # type: ignore[arg-type]
             time.sleep(0.05)
     assert_only_live_rows_left(res)
+
+
+@pytest.mark.settings(prune_interval_seconds=0.2)
+def test_a_failed_prune_is_one_log_line_and_the_next_round_goes_on(
+    res: Resources,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[int] = []
+
+    def down_once(db: object, given: Settings) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("DELETE", {}, Exception("server closed the connection"))
+        return prune(res.db, given)
+
+    monkeypatch.setattr(web_housekeeping, "prune", down_once)
+    seed_spent_and_live(res, settings)
+    with TestClient(create_app(resources=res)):
+        deadline = time.monotonic() + 10
+        live = ["live".ljust(64, "0")]
+        while _left(res, AuthSession.token_hash) != live and time.monotonic() < deadline:  # type: ignore[arg-type]
+            time.sleep(0.05)
+    assert_only_live_rows_left(res)
+    failed = [r for r in caplog.records if r.getMessage().startswith("prune failed")]
+    expected = "prune failed (OperationalError); trying again in 0.2 s"
+    assert [r.getMessage() for r in failed] == [expected]
+    assert failed[0].exc_info is None
