@@ -21,7 +21,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
-from jsonschema.exceptions import best_match
+import orjson
 
 from consulting.spec import HTTP_METHODS, resolve
 from contract_tests.contract import ENVELOPE_KEYS, FORM, Contract, OperationRules, contract_of
@@ -100,6 +100,10 @@ def parse_body(body: bytes) -> Any:
     if not body:
         return NOT_JSON
     try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # not JSON, or JSON that orjson refuses and json reads (NaN, integers past 64 bits)
+    try:
         return json.loads(body)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return NOT_JSON
@@ -135,6 +139,10 @@ def media_type(value: str | None) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
 
 
+_UNSEEN: Any = object()
+_KNOWN_PATHS = 4096
+
+
 @dataclass(frozen=True)
 class _Documented:
     """What one operation documents beyond :class:`OperationRules`."""
@@ -145,6 +153,8 @@ class _Documented:
     secured: bool
     query_names: frozenset[str]
     body_media: frozenset[str]
+    # status key -> the response headers a success must carry (the session token, required ones)
+    required_headers: dict[str, tuple[str, ...]]
 
 
 @dataclass
@@ -153,6 +163,8 @@ class Judge:
 
     document: Mapping[str, Any]
     _by_path: dict[str, dict[str, _Documented]] = field(default_factory=dict, init=False)
+    # path as sent -> its template (None: no path of the spec); each exchange asks three times
+    _templates: dict[str, str | None] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self._contract: Contract = contract_of(self.document)
@@ -185,6 +197,17 @@ class Judge:
             secured=bool(security) and not any(not requirement for requirement in security),
             query_names=frozenset(p["name"] for p in parameters if p.get("in") == "query"),
             body_media=frozenset(media_type(m) for m in (body.get("content") or {})),
+            required_headers={
+                key: self._required_headers(response) for key, response in responses.items()
+            },
+        )
+
+    def _required_headers(self, response: Mapping[str, Any]) -> tuple[str, ...]:
+        return tuple(
+            name.lower()
+            for name, header in (response.get("headers") or {}).items()
+            if name.lower() == SESSION_TOKEN_HEADER
+            or bool(resolve(self.document, header).get("required"))
         )
 
     @cached_property
@@ -199,10 +222,16 @@ class Judge:
         return found
 
     def _template(self, path: str) -> str | None:
-        for pattern, template in self._patterns:
-            if pattern.match(path):
-                return template
-        return None
+        known = self._templates.get(path, _UNSEEN)
+        if known is not _UNSEEN:
+            return known
+        found = next(
+            (template for pattern, template in self._patterns if pattern.match(path)), None
+        )
+        if len(self._templates) >= _KNOWN_PATHS:
+            self._templates.clear()  # a client inventing paths: start again rather than grow
+        self._templates[path] = found
+        return found
 
     def match(self, method: str, path: str) -> Operation | None:
         """The operation that ``method path`` (a path as sent, no query) reaches, or None."""
@@ -400,14 +429,9 @@ class Judge:
         key = _status_key(exchange.status, documented.responses)
         if key is None:
             return []
-        headers = {
-            name.lower(): resolve(self.document, h)
-            for name, h in (documented.responses[key].get("headers") or {}).items()
-        }
         verdicts = []
-        for name, header in headers.items():
-            required = name == SESSION_TOKEN_HEADER or bool(header.get("required"))
-            if required and not (exchange.response_headers.get(name) or "").strip():
+        for name in documented.required_headers[key]:
+            if not (exchange.response_headers.get(name) or "").strip():
                 verdicts.append(
                     Verdict(
                         SESSION_HEADERS,
@@ -464,10 +488,10 @@ class Judge:
         if envelope["code"] != 0 or not 200 <= status < 300:
             return []
         validator = rules.item_validator
-        if validator is None:
+        if validator is None or validator.all_valid(envelope["content"]):
             return []
         for index, item in enumerate(envelope["content"]):
-            error = best_match(validator.iter_errors(item))
+            error = validator.error(item)
             if error is not None:
                 where = "".join(f"[{part!r}]" for part in error.absolute_path)
                 return [

@@ -1,4 +1,6 @@
-"""Starting ``consulting`` commands as real servers on loopback, for tests that need real HTTP."""
+"""Real servers on loopback, for tests that need real HTTP: ``consulting`` commands as
+processes (:func:`running`), and any ASGI app in a thread of the test's process
+(:func:`serving`)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
+import uvicorn
 
 
 def free_port() -> int:
@@ -59,3 +64,27 @@ def running(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def serving(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve the ASGI ``app`` with uvicorn in a background thread until the block ends; yields
+    its base URL. No lifespan: the app is used as the in-process client uses it."""
+    sock = socket.socket()
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="error", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the app did not start serving")
+            time.sleep(0.01)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

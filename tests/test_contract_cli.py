@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from subprocess import CompletedProcess
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from consulting.spec import operations
-from tests.mockserver import free_port, running
+from tests.mockserver import free_port, running, serving
 from tests.settings import TEST_NOTIFY_KEY, environment
 
 HOST = "127.0.0.1"
@@ -90,18 +87,8 @@ WRONG_ROUTES = [
 @pytest.fixture
 def wrong_server() -> Iterator[str]:
     """The wrong app, served by uvicorn in a background thread of this process."""
-    port = free_port()
-    config = uvicorn.Config(Starlette(routes=WRONG_ROUTES), host=HOST, port=port, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the wrong server did not start"
-        time.sleep(0.05)
-    yield f"http://{HOST}:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(Starlette(routes=WRONG_ROUTES), HOST) as base:
+        yield base
 
 
 def test_contract_fails_a_wrong_server_and_names_each_violation(

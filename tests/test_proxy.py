@@ -1,9 +1,10 @@
 """``consulting proxy``: forwarding, the verdicts on real traffic, the report, ``--errors``.
 
-In process where it can be: the proxy is an ASGI app driven through ``httpx.ASGITransport``,
-and its upstream is another ASGI app (ours, or a small broken one) behind a transport the test
-gives it. One case runs on loopback: ``consulting proxy`` in front of ``consulting serve``, as
-processes, for ``--report FILE`` and the exit code.
+The proxy is an ASGI app driven in process through ``httpx.ASGITransport``; its upstream is
+another ASGI app (ours, or a small broken one) served on loopback in a thread of the test
+(``tests.mockserver.serving``), so every exchange crosses the proxy's own HTTP client and a real
+socket. Some cases run the proxy as a process too: ``consulting proxy`` in front of ``consulting
+serve`` (``--report FILE``, the exit code) and in front of a plain HTTP/1.1 server.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,10 +36,9 @@ from starlette.routing import Route
 from contract_tests.proxy.app import ProxyApp
 from contract_tests.proxy.report import Report
 from contract_tests.proxy.server import ProxyOptions, build
-from tests.mockserver import free_port, running
+from tests.mockserver import free_port, running, serving
 from tests.settings import environment
 
-UPSTREAM = "http://upstream.test"
 PROXY = "http://proxy.test"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PASSWORD = "correct horse battery"
@@ -49,10 +50,11 @@ def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 @dataclass
 class Proxied:
-    """A proxy in front of an ASGI upstream, both in process, and its report."""
+    """A proxy in front of an ASGI upstream on loopback, and its report."""
 
     app: ProxyApp
     report: Report
+    upstream: str  # the upstream's base URL
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=PROXY)
@@ -62,17 +64,28 @@ class Proxied:
         return [(v.operation, v.check) for v in reversed(self.report.recent)]
 
 
-def proxy_in_front_of(upstream: Any, errors: bool = False, url: str = UPSTREAM) -> Proxied:
-    transport = httpx.ASGITransport(app=upstream)
-    app, report = build(ProxyOptions(upstream=url, refuse_invalid=errors), transport=transport)
-    return Proxied(app, report)
+Front = Callable[..., Proxied]
+
+
+@pytest.fixture
+def front() -> Iterator[Front]:
+    """``front(upstream_app, errors=False)``: the upstream served on loopback, the proxy
+    before it; every upstream stops when the test ends."""
+    with ExitStack() as stack:
+
+        def start(upstream: Any, errors: bool = False) -> Proxied:
+            url = stack.enter_context(serving(upstream))
+            app, report = build(ProxyOptions(upstream=url, refuse_invalid=errors))
+            return Proxied(app, report, url)
+
+        yield start
 
 
 # In front of our app: a correct upstream, nothing to report ---------------------------------
 
 
-def test_a_story_through_the_proxy_leaves_the_report_empty(app: Any) -> None:
-    proxied = proxy_in_front_of(app)
+def test_a_story_through_the_proxy_leaves_the_report_empty(app: Any, front: Front) -> None:
+    proxied = front(app)
 
     async def story() -> None:
         async with proxied.client() as client:
@@ -216,12 +229,13 @@ TOKEN = {"X-Session-Token": "t" * 43}
     ],
 )
 def test_each_violation_is_reported_once_on_its_operation(
+    front: Front,
     request_: tuple[str, str, dict[str, str] | None],
     upstream: Any,
     operation: str,
     checks: list[str],
 ) -> None:
-    proxied = proxy_in_front_of(upstream)
+    proxied = front(upstream)
     method, path, form = request_
 
     async def send() -> httpx.Response:
@@ -235,9 +249,9 @@ def test_each_violation_is_reported_once_on_its_operation(
     assert proxied.report.violated
 
 
-def test_the_answer_is_the_upstreams_own_even_when_it_breaks_the_contract() -> None:
+def test_the_answer_is_the_upstreams_own_even_when_it_breaks_the_contract(front: Front) -> None:
     upstream = answering("<h1>Not Found</h1>", status=404, media_type="text/html", **{"X-Odd": "1"})
-    proxied = proxy_in_front_of(upstream)
+    proxied = front(upstream)
 
     async def send() -> httpx.Response:
         async with proxied.client() as client:
@@ -271,6 +285,7 @@ JSON = {"Content-Type": "application/json"}
     ],
 )
 def test_errors_refuses_an_invalid_request_without_forwarding_it(
+    front: Front,
     method: str,
     path: str,
     params: dict[str, str] | None,
@@ -279,7 +294,7 @@ def test_errors_refuses_an_invalid_request_without_forwarding_it(
     code: int,
 ) -> None:
     upstream = answering(ENVELOPE_OK)
-    proxied = proxy_in_front_of(upstream, errors=True)
+    proxied = front(upstream, errors=True)
     status = code // 100
 
     async def send() -> httpx.Response:
@@ -303,9 +318,9 @@ def test_errors_refuses_an_invalid_request_without_forwarding_it(
     assert violations and all(v.refused for v in violations)
 
 
-def test_errors_forwards_a_valid_request() -> None:
+def test_errors_forwards_a_valid_request(front: Front) -> None:
     upstream = answering(ENVELOPE_OK, **TOKEN)
-    proxied = proxy_in_front_of(upstream, errors=True)
+    proxied = front(upstream, errors=True)
 
     async def send() -> httpx.Response:
         async with proxied.client() as client:
@@ -343,8 +358,8 @@ def echoing() -> Any:
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=["GET", "POST", "PUT"])])
 
 
-def test_forwarding_drops_hop_by_hop_headers_and_keeps_the_rest() -> None:
-    proxied = proxy_in_front_of(echoing(), url="http://upstream.test:8080")
+def test_forwarding_drops_hop_by_hop_headers_and_keeps_the_rest(front: Front) -> None:
+    proxied = front(echoing())
 
     async def send() -> httpx.Response:
         async with proxied.client() as client:
@@ -374,7 +389,7 @@ def test_forwarding_drops_hop_by_hop_headers_and_keeps_the_rest() -> None:
     for dropped in ("connection", "x-client-hop", "keep-alive", "te", "upgrade"):
         assert dropped not in names
     assert "proxy-authorization" not in names
-    assert headers["host"] == "upstream.test:8080"
+    assert headers["host"] == proxied.upstream.removeprefix("http://")
     assert headers["x-forwarded-for"] == "10.0.0.1, 127.0.0.1"
     assert headers["x-forwarded-proto"] == "http"
     assert headers["authorization"] == "Bearer token-of-the-client"
@@ -388,14 +403,14 @@ def test_forwarding_drops_hop_by_hop_headers_and_keeps_the_rest() -> None:
     assert answered.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2; Path=/; HttpOnly"]
 
 
-def test_a_cors_preflight_is_forwarded_and_not_judged() -> None:
+def test_a_cors_preflight_is_forwarded_and_not_judged(front: Front) -> None:
     upstream = answering(
         "",
         status=204,
         media_type="text/plain",
         **{"Access-Control-Allow-Origin": "http://localhost:5173"},
     )
-    proxied = proxy_in_front_of(upstream, errors=True)
+    proxied = front(upstream, errors=True)
 
     async def send() -> httpx.Response:
         async with proxied.client() as client:
@@ -438,10 +453,11 @@ SECRET_TOKEN = "s3cr3t-session-token-0123456789abcdef"
 
 
 def test_secrets_are_masked_in_the_log_line_and_the_report(
+    front: Front,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     upstream = answering({"code": 0, "msg": "", "content": [SECRET_TOKEN]})  # no token header
-    proxied = proxy_in_front_of(upstream)
+    proxied = front(upstream)
 
     async def send() -> None:
         async with proxied.client() as client:
@@ -472,11 +488,13 @@ def test_secrets_are_masked_in_the_log_line_and_the_report(
     assert "got HTTP 200, application/json" in line
     assert "'authorization: Bearer ***'" in line and "consulting_session=***" in line
     assert "username=alice&password=***" in line
-    assert f"curl -i -X POST '{UPSTREAM}/api/user/login?password=***'" in line
+    assert f"curl -i -X POST '{proxied.upstream}/api/user/login?password=***'" in line
 
 
-def test_a_short_password_quoted_by_a_verdict_is_masked(caplog: pytest.LogCaptureFixture) -> None:
-    proxied = proxy_in_front_of(answering({"code": 40000, "msg": "bad", "content": []}, 400))
+def test_a_short_password_quoted_by_a_verdict_is_masked(
+    caplog: pytest.LogCaptureFixture, front: Front
+) -> None:
+    proxied = front(answering({"code": 40000, "msg": "bad", "content": []}, 400))
 
     async def send() -> None:
         async with proxied.client() as client:
@@ -491,9 +509,9 @@ def test_a_short_password_quoted_by_a_verdict_is_masked(caplog: pytest.LogCaptur
     assert all("xyz" not in record.getMessage() for record in caplog.records)
 
 
-def test_the_report_and_its_page() -> None:
+def test_the_report_and_its_page(front: Front) -> None:
     upstream = answering({"code": 40999, "msg": "<b>odd</b>", "content": []}, status=409)
-    proxied = proxy_in_front_of(upstream)
+    proxied = front(upstream)
 
     async def send() -> tuple[httpx.Response, httpx.Response]:
         async with proxied.client() as client:
@@ -505,7 +523,7 @@ def test_the_report_and_its_page() -> None:
     report, page = run(send())
     assert report.status_code == 200 and report.headers["cache-control"] == "no-store"
     data = report.json()
-    assert data["upstream"] == UPSTREAM and data["requests"] == 3
+    assert data["upstream"] == proxied.upstream and data["requests"] == 3
     assert data["violation_count"] == 3
     first, second = data["operations"]  # the operation broken most recently comes first
     assert first["operation"] == "POST /api/user/login"
@@ -684,12 +702,12 @@ def test_items_are_judged_as_jsonschema_judges_them() -> None:
 # In front of the mock: its CORS and its cookies, as without the proxy ---------------------------
 
 
-def test_in_front_of_the_static_mock_cors_and_cookies_pass_as_they_are() -> None:
+def test_in_front_of_the_static_mock_cors_and_cookies_pass_as_they_are(front: Front) -> None:
     from consulting.mock.app import MockOptions, mock_app
 
     origin = "http://localhost:5173"
     with mock_app(MockOptions(static=True)) as mock:
-        proxied = proxy_in_front_of(mock)
+        proxied = front(mock)
 
         async def browse() -> tuple[httpx.Response, ...]:
             async with proxied.client() as client:

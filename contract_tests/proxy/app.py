@@ -18,12 +18,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from contract_tests.proxy import mask, page, refusal
+from contract_tests.proxy.connection import BrokenOff
 from contract_tests.proxy.forward import (
+    ClientGone,
     Forwarder,
     Kept,
     UpstreamFailed,
@@ -109,7 +110,10 @@ class ProxyApp:
         request_verdicts: list[Verdict] | None = None
         content: Any
         if self.refuse_invalid and judged:
-            body = await read_body(receive)
+            try:
+                body = await read_body(receive)
+            except ClientGone:
+                return
             kept.add(body)
             request_verdicts = self.judge.request(
                 Exchange(method, path, query, headers, body, 0, {}, b"")
@@ -123,35 +127,41 @@ class ProxyApp:
         else:
             content = b""  # no body: none sent (a stream would go as an empty chunked one)
         try:
-            response = await self.forwarder.send(self.forwarder.request(scope, content))
+            answer = await self.forwarder.send(scope, content)
         except UpstreamFailed as failure:
             await self._unreachable(scope, send, label, operation_id, str(failure))
             return
-        status = response.status_code
-        answer = Kept()
+        except ClientGone:
+            return
+        status = answer.status
+        passed = Kept()
         complete = True
         try:
             await send(
                 {
                     "type": "http.response.start",
                     "status": status,
-                    "headers": [(k.lower(), v) for k, v in end_to_end(response.headers.raw)],
+                    "headers": [(k.lower(), v) for k, v in end_to_end(answer.headers)],
                 }
             )
-            async for chunk in response.aiter_raw():
-                answer.add(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except httpx.TransportError as error:  # the upstream broke off in the middle
+            ended = False
+            async for chunk in answer.chunks():
+                passed.add(chunk)
+                ended = answer.drained  # the whole body in hand: one message, not two
+                await send({"type": "http.response.body", "body": chunk, "more_body": not ended})
+            if not ended:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except BrokenOff as error:  # the upstream broke off in the middle
             complete = False
             log.warning("%s: the upstream broke off its answer: %s", label, error)
-        finally:
-            await response.aclose()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            answer.close()
         self.report.seen(label, operation_id, status)
-        if not judged or not complete or not answer.whole or not kept.whole:
+        if not judged or not complete or not passed.whole or not kept.whole:
             return
-        response_headers = _plain(response.headers.raw)
-        answered = decoded(answer.data, response_headers.get("content-encoding"))
+        response_headers = _plain(answer.headers)
+        answered = decoded(passed.data, response_headers.get("content-encoding"))
         if answered is None:
             return  # an encoding the proxy cannot undo (br, zstd): the body is not judged
         exchange = Exchange(

@@ -11,9 +11,11 @@ What changes on the way (RFC 9110 §7.6.1, and what every reverse proxy does):
 Everything else goes as it came: method, path and query as sent (not re-encoded), every other
 header in its order (cookies, ``Authorization``, ``Origin``, ``Accept-Encoding``), the body;
 and back: the status, every header (each ``Set-Cookie`` on its own), the body's bytes as the
-upstream sent them (a compressed body stays compressed). httpx adds none of its defaults
-(``User-Agent``, ``Accept``, ``Accept-Encoding``): the request is built without the client's.
-Bodies stream both ways; what passes is also kept (up to :data:`KEEP_BYTES`) for the judge.
+upstream sent them (a compressed body stays compressed). Nothing is added that the client
+did not send (no ``User-Agent``, ``Accept``, ``Accept-Encoding`` of the proxy's). Only the
+body's framing is the proxy's own, as it is hop-by-hop: a body the client sent chunked goes
+chunked, one read whole goes with its ``Content-Length``. Bodies stream both ways; what passes
+is also kept (up to :data:`KEEP_BYTES`) for the judge.
 """
 
 from __future__ import annotations
@@ -22,18 +24,17 @@ import gzip
 import zlib
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.types import Receive, Scope
 
-from contract_tests.proxy.pool import KeepAlivePool
+from contract_tests.proxy.connection import Answer, BrokenOff
+from contract_tests.proxy.pool import ConnectionPool, Unreachable
 
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"}
 )
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})  # RFC 9110 §9.2.2
 KEEP_BYTES = 1024 * 1024  # of each body, for the checks; the rest still passes through
 
 Headers = list[tuple[bytes, bytes]]
@@ -91,7 +92,7 @@ def end_to_end(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
 
 
 def upstream_request_headers(
-    headers: Iterable[tuple[bytes, bytes]], upstream: Upstream, client: str | None, scheme: str
+    headers: Iterable[tuple[bytes, bytes]], host: bytes, client: str | None, scheme: str
 ) -> Headers:
     """The client's end-to-end headers, with the upstream's Host and the forwarding headers."""
     kept: Headers = []
@@ -107,7 +108,7 @@ def upstream_request_headers(
             forwarded_proto.append(value)
         else:
             kept.append((name, value))
-    kept.insert(0, (b"host", upstream.netloc.encode("ascii")))
+    kept.insert(0, (b"host", host))
     if client:
         forwarded_for.append(client.encode("latin-1"))
     forwarded_proto.append(scheme.encode("latin-1"))
@@ -155,96 +156,70 @@ def decoded(body: bytes, encoding: str | None) -> bytes | None:
     return None
 
 
-class _NoCookies(CookieJar):
-    """httpx keeps every Set-Cookie it sees in its client's jar; a proxy must keep none."""
-
-    def __init__(self) -> None:
-        super().__init__(DefaultCookiePolicy(allowed_domains=[]))
-
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        return None
-
-
 class UpstreamFailed(Exception):
     """The upstream could not be reached, or answered nothing (before any status)."""
 
 
-class Forwarder:
-    """One pooled keep-alive client for every request to the upstream."""
+class ClientGone(Exception):
+    """The client went away before its request's body was whole: nothing is forwarded."""
 
-    def __init__(
-        self,
-        upstream: Upstream,
-        transport: httpx.AsyncBaseTransport | None = None,
-        connect_timeout: float = 10.0,
-    ) -> None:
+
+class Forwarder:
+    """Every request to the upstream, on a pool of keep-alive connections."""
+
+    def __init__(self, upstream: Upstream, connect_timeout: float = 10.0) -> None:
         self.upstream = upstream
-        self._transport = transport
+        parts = urlsplit(upstream.url)
+        secure = parts.scheme == "https"
         # The upstream's slowness is passed on: no read or write deadline of ours, only for
         # connecting (then it is unreachable: 502).
-        self._timeout = httpx.Timeout(None, connect=connect_timeout)
-        self._client: httpx.AsyncClient | None = None
-        self._origin = httpx.URL(f"{upstream.scheme}://{upstream.netloc}")
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                # As many connections as clients at once (contract_tests/proxy/pool.py); idle
-                # ones closed before the upstream's own keep-alive timeout (serve: 5 s) closes
-                # them under a request.
-                transport=self._transport or KeepAlivePool(self.upstream.url, keepalive_expiry=2.0),
-                timeout=self._timeout,
-                cookies=_NoCookies(),
-                follow_redirects=False,
-                trust_env=False,  # never through an HTTP_PROXY of the environment
-            )
-        return self._client
+        self._pool = ConnectionPool(
+            parts.scheme,
+            parts.hostname or "",
+            parts.port or (443 if secure else 80),
+            connect_timeout=connect_timeout,
+        )
+        self._host = upstream.netloc.encode("ascii")
+        self._prefix = upstream.prefix.encode("utf-8")
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._pool.aclose()
 
-    def request(
-        self,
-        scope: Scope,
-        body: bytes | AsyncIterator[bytes],
-    ) -> httpx.Request:
+    def head(self, scope: Scope, body: bytes | AsyncIterator[bytes]) -> tuple[bytes, bool]:
+        """The request line and headers as they go to the upstream, and whether the body goes
+        chunk-encoded (a body the client sent chunked, streamed on as it comes)."""
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         query = scope.get("query_string") or b""
-        target = self.upstream.prefix.encode("utf-8") + raw_path + (b"?" + query if query else b"")
+        target = self._prefix + raw_path + (b"?" + query if query else b"")
         client = scope.get("client")
+        sent = scope["headers"]
         headers = upstream_request_headers(
-            scope["headers"],
-            self.upstream,
-            client[0] if client else None,
-            scope.get("scheme", "http"),
+            sent, self._host, client[0] if client else None, scope.get("scheme", "http")
         )
-        url = self._origin.copy_with(raw_path=target)
-        return httpx.Request(
-            scope["method"],
-            url,
-            headers=headers,
-            content=body,
-            extensions={"timeout": self._timeout.as_dict()},
-        )
+        has_length = any(name.lower() == b"content-length" for name, _ in sent)
+        chunked = False
+        if isinstance(body, bytes):
+            if body and not has_length:  # read whole (--errors) from a chunked request
+                headers.append((b"content-length", str(len(body)).encode("ascii")))
+        elif not has_length:
+            headers.append((b"transfer-encoding", b"chunked"))
+            chunked = True
+        lines = [scope["method"].encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
+        for name, value in headers:
+            lines += [name, b": ", value, b"\r\n"]
+        lines.append(b"\r\n")
+        return b"".join(lines), chunked
 
-    async def send(self, request: httpx.Request) -> httpx.Response:
-        """The upstream's answer, its body not read yet; :class:`UpstreamFailed` if none came."""
+    async def send(self, scope: Scope, body: bytes | AsyncIterator[bytes]) -> Answer:
+        """The upstream's answer, its body still to read; :class:`UpstreamFailed` if none came."""
+        head, chunked = self.head(scope, body)
+        method = scope["method"]
         try:
-            return await self.client.send(request, stream=True)
-        except httpx.TransportError as error:
-            raise UpstreamFailed(describe(error)) from error
-
-
-def describe(error: httpx.TransportError) -> str:
-    reason = str(error) or type(error).__name__
-    if isinstance(error, httpx.ConnectTimeout):
-        return f"no connection within the connect timeout ({reason})"
-    if isinstance(error, httpx.ConnectError):
-        return f"cannot connect ({reason})"
-    return f"{type(error).__name__}: {reason}"
+            return await self._pool.exchange(
+                head, body, chunked, method == "HEAD", idempotent=method in IDEMPOTENT
+            )
+        except (Unreachable, BrokenOff) as error:
+            raise UpstreamFailed(str(error)) from error
 
 
 async def request_body(receive: Receive, kept: Kept) -> AsyncIterator[bytes]:
@@ -252,7 +227,7 @@ async def request_body(receive: Receive, kept: Kept) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return
+            raise ClientGone
         chunk = message.get("body", b"")
         if chunk:
             kept.add(chunk)

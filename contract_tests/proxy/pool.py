@@ -1,135 +1,116 @@
-"""The proxy's keep-alive connections to its one upstream: httpcore's connections, our pool.
+"""The proxy's keep-alive connections to its one upstream, the last one used first.
 
-httpx's own transport pools through httpcore's ``AsyncConnectionPool``, which on every request
-and every release walks all its queued requests against all its connections, asking each idle
-one whether its socket is readable (a system call): with 32 clients at once, hundreds of
-checks per request, more than half of the proxy's CPU in a profile (docs/decisions.md). The
-proxy talks to a single upstream, so its pool can be a stack: a request takes the connection
-used last (checked once: idle, not expired, not closed by the server), or opens one; when its
-answer is read to the end the connection goes back on the stack. Each connection is httpcore's
-own (HTTP/1.1 by h11, TLS for an https upstream, its timeouts), so nothing of HTTP itself is
-written here, and failures come out as httpx's exceptions, as from httpx's transport.
+The proxy talks to a single upstream, so its pool is a stack: an exchange takes the connection
+idle last (skipping those the upstream has closed or that have been idle too long), or opens
+one; when its answer has been read to the end, a connection the upstream keeps alive goes back
+on the stack. There is no cap on connections: as many as clients at once, as without a proxy.
+
+A connection the upstream closed while it sat idle can fail the next request before any answer
+(the upstream's keep-alive timeout racing us). Such a request goes once more, on a new
+connection, when HTTP lets a client repeat it unasked (RFC 9110 §9.2.2: an idempotent method,
+GET above all) and its body is still at hand (none, or one read whole). A POST is not repeated:
+the upstream may have acted on it before it closed; its client gets the 502 and decides.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+import time
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
-import httpcore
-import httpx
+from contract_tests.proxy.connection import Answer, BrokenOff, UpstreamConnection
 
 MAX_IDLE = 100
 
 
-def _as_httpx(error: Exception, request: httpx.Request) -> Exception:
-    """httpcore's exception as httpx's class of the same name (ConnectError, ReadError, ...)."""
-    kind = getattr(httpx, type(error).__name__, None)
-    if isinstance(kind, type) and issubclass(kind, httpx.TransportError):
-        return kind(str(error), request=request)
-    if isinstance(error, httpcore.TimeoutException):
-        return httpx.TimeoutException(str(error), request=request)
-    if isinstance(error, (httpcore.NetworkError, httpcore.ProtocolError)):
-        return httpx.TransportError(str(error) or type(error).__name__)
-    return error
+class Unreachable(Exception):
+    """No connection to the upstream could be made."""
 
 
-class KeepAlivePool(httpx.AsyncBaseTransport):
-    """Keep-alive HTTP/1.1 connections to one origin, the last one used first."""
-
-    def __init__(self, url: str, keepalive_expiry: float = 2.0, max_idle: int = MAX_IDLE) -> None:
-        parts = urlsplit(url)
-        secure = parts.scheme == "https"
-        port = parts.port or (443 if secure else 80)
-        host = (parts.hostname or "").encode("ascii")
-        self._origin = httpcore.Origin(parts.scheme.encode("ascii"), host, port)
-        self._ssl = ssl.create_default_context() if secure else None
+class ConnectionPool:
+    def __init__(
+        self,
+        scheme: str,
+        host: str,
+        port: int,
+        connect_timeout: float = 10.0,
+        keepalive_expiry: float = 2.0,
+        max_idle: int = MAX_IDLE,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._ssl = ssl.create_default_context() if scheme == "https" else None
+        self._connect_timeout = connect_timeout
+        # Idle connections are closed before the upstream's own keep-alive timeout (serve's: 5 s)
+        # can close them under a request.
         self._expiry = keepalive_expiry
         self._max_idle = max_idle
-        self._idle: list[httpcore.AsyncHTTPConnection] = []
+        self._idle: list[UpstreamConnection] = []
 
-    def _take(self) -> tuple[httpcore.AsyncHTTPConnection, list[httpcore.AsyncHTTPConnection]]:
-        """A connection for one request, and the stale ones found on the way (to close)."""
-        stale: list[httpcore.AsyncHTTPConnection] = []
+    async def exchange(
+        self,
+        head: bytes,
+        body: bytes | AsyncIterator[bytes],
+        chunked: bool,
+        head_only: bool,
+        idempotent: bool = False,
+    ) -> Answer:
+        """One request and the head of its answer (:class:`Unreachable`, :class:`BrokenOff`)."""
+        connection = self._take()
+        reused = connection is not None
+        if connection is None:
+            connection = await self._connect()
+        try:
+            return await connection.exchange(head, body, chunked, head_only)
+        except BrokenOff:
+            connection.close()
+            if not (reused and idempotent and isinstance(body, bytes)):
+                raise
+        fresh = await self._connect()
+        try:
+            return await fresh.exchange(head, body, chunked, head_only)
+        except BrokenOff:
+            fresh.close()
+            raise
+
+    def _take(self) -> UpstreamConnection | None:
+        deadline = time.monotonic() - self._expiry
         while self._idle:
             connection = self._idle.pop()
-            if connection.is_idle() and not connection.has_expired():
-                return connection, stale
-            stale.append(connection)
-        fresh = httpcore.AsyncHTTPConnection(
-            self._origin, ssl_context=self._ssl, keepalive_expiry=self._expiry
-        )
-        return fresh, stale
+            if not connection.closed and connection.idle_since > deadline:
+                return connection
+            connection.close()
+        return None
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        connection, stale = self._take()
-        for old in stale:
-            await old.aclose()
-        outgoing = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
+    async def _connect(self) -> UpstreamConnection:
+        loop = asyncio.get_running_loop()
         try:
-            response = await connection.handle_async_request(outgoing)
-        except Exception as error:
-            await connection.aclose()
-            raise _as_httpx(error, request) from error
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_Body(self, connection, response.stream, request),
-            extensions=response.extensions,
-        )
+            _, connection = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: UpstreamConnection(self._idle_again),
+                    self._host,
+                    self._port,
+                    ssl=self._ssl,
+                    server_hostname=self._host if self._ssl else None,
+                ),
+                self._connect_timeout,
+            )
+        except TimeoutError:
+            raise Unreachable(
+                f"no connection within the connect timeout ({self._connect_timeout:g} s)"
+            ) from None
+        except OSError as error:  # refused, no route, no such host, a TLS handshake that failed
+            raise Unreachable(f"cannot connect ({error.strerror or error})") from None
+        return connection
 
-    async def _release(self, connection: httpcore.AsyncHTTPConnection) -> None:
-        if connection.is_idle() and len(self._idle) < self._max_idle:
+    def _idle_again(self, connection: UpstreamConnection) -> None:
+        if connection.reusable and len(self._idle) < self._max_idle:
             self._idle.append(connection)
         else:
-            await connection.aclose()
+            connection.close()
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
-            await connection.aclose()
-
-
-class _Body(httpx.AsyncByteStream):
-    """The answer's body; once it is closed its connection goes back to the pool (or shut)."""
-
-    def __init__(
-        self,
-        pool: KeepAlivePool,
-        connection: httpcore.AsyncHTTPConnection,
-        stream: object,
-        request: httpx.Request,
-    ) -> None:
-        self._pool = pool
-        self._connection = connection
-        self._stream = stream
-        self._request = request
-        self._closed = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for part in self._stream:  # type: ignore[attr-defined]
-                yield part
-        except Exception as error:
-            raise _as_httpx(error, self._request) from error
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        close = getattr(self._stream, "aclose", None)
-        if close is not None:
-            await close()
-        await self._pool._release(self._connection)
+            connection.close()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import httpx
 import uvicorn
 
 from consulting.spec import load_spec
@@ -37,15 +36,13 @@ class ProxyOptions:
     spec: Path | None = None
 
 
-def build(
-    options: ProxyOptions, transport: httpx.AsyncBaseTransport | None = None
-) -> tuple[ProxyApp, Report]:
-    """The app and its report; ``transport`` replaces the network (tests)."""
+def build(options: ProxyOptions) -> tuple[ProxyApp, Report]:
+    """The app and its report."""
     upstream = Upstream.parse(options.upstream)
     document = load_spec(options.spec) if options.spec else load_spec()
     spec = str(options.spec) if options.spec else "openapi/consulting.yaml"
     report = Report(upstream.url, options.refuse_invalid, spec)
-    forwarder = Forwarder(upstream, transport=transport)
+    forwarder = Forwarder(upstream)
     app = ProxyApp(document, Judge(document), forwarder, report, options.refuse_invalid)
     return app, report
 
