@@ -67,13 +67,21 @@ def running(
 
 
 @contextmanager
-def serving(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+def serving(
+    app: Any,
+    host: str = "127.0.0.1",
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> Iterator[str]:
     """Serve the ASGI ``app`` with uvicorn in a background thread until the block ends; yields
-    its base URL. No lifespan: the app is used as the in-process client uses it."""
+    its base URL (https with ``ssl_certfile`` and ``ssl_keyfile``). No lifespan: the app is
+    used as the in-process client uses it."""
     sock = socket.socket()
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="error", lifespan="off")
+    config = uvicorn.Config(
+        app, log_level="error", lifespan="off", ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -83,7 +91,7 @@ def serving(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the app did not start serving")
             time.sleep(0.01)
-        yield f"http://{host}:{port}"
+        yield f"{'https' if ssl_certfile else 'http'}://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

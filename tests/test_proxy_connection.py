@@ -13,10 +13,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import trustme
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -52,6 +54,7 @@ class Scripted:
     script: list[list[bytes]]
     requests: list[list[bytes]] = field(default_factory=list)
     url: str = ""
+    ended: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
 
     @property
     def connections(self) -> int:
@@ -59,6 +62,7 @@ class Scripted:
 
 
 def _read_request(stream: Any) -> bytes | None:
+    """One request, whole; None when the connection ends first."""
     head = b""
     while not head.endswith(b"\r\n\r\n"):
         line = stream.readline()
@@ -76,6 +80,8 @@ def _read_request(stream: Any) -> bytes | None:
     elif b"content-length:" in headers:
         length = int(headers.split(b"content-length:")[1].split(b"\r\n")[0])
         body = stream.read(length)
+        if len(body) < length:
+            return None
     return head + body
 
 
@@ -88,6 +94,12 @@ def scripted() -> Iterator[Callable[[list[list[bytes]]], Scripted]]:
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
+                try:
+                    self.answer()
+                finally:
+                    upstream.ended.release()  # the proxy closed the connection, or we did
+
+            def answer(self) -> None:
                 number = len(upstream.requests)
                 seen: list[bytes] = []
                 upstream.requests.append(seen)
@@ -129,7 +141,9 @@ def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
 async def get(app: ProxyApp, *paths: str, method: str = "GET") -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://proxy.test") as client:
-        return [await client.request(method, path) for path in paths]
+        answers = [await client.request(method, path) for path in paths]
+    await app.forwarder.aclose()  # as at the proxy's shutdown: its idle connections closed
+    return answers
 
 
 def test_a_connection_is_kept_alive_for_the_next_request(scripted: Any) -> None:
@@ -170,6 +184,43 @@ def test_a_post_on_a_dropped_connection_is_not_sent_twice(scripted: Any) -> None
     assert logout.status_code == 502 and logout.json()["code"] == 50202
     assert "closed the connection before answering" in logout.json()["msg"]
     assert upstream.connections == 1  # not tried again: the upstream may have acted on it
+
+
+def test_a_client_gone_midway_through_its_body_leaves_no_request_hanging(scripted: Any) -> None:
+    upstream = scripted([])
+    app, report = proxy(upstream.url)
+    sent: list[dict[str, Any]] = []
+    parts = iter(
+        [
+            {"type": "http.request", "body": b"username=al", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(parts)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/user/login",
+        "raw_path": b"/api/user/login",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"proxy.test"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"40"),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "scheme": "http",
+    }
+    run(asyncio.wait_for(app(scope, receive, send), 10))
+    assert sent == []  # nobody to answer
+    assert upstream.ended.acquire(timeout=5)  # the upstream's connection was closed, not left
+    assert upstream.requests == [[]] and report.requests == 0
 
 
 def test_an_idle_connection_past_its_expiry_is_not_used(scripted: Any) -> None:
@@ -304,3 +355,50 @@ def test_an_answer_larger_than_the_buffer_streams_whole_and_is_not_judged() -> N
     assert answer.status_code == 200 and len(answer.content) == 48 * 65536 > KEEP_BYTES
     assert answer.content[:1] == b"A" and answer.content[-1:] == bytes([65 + 47 % 26])
     assert report.requests == 1 and not report.violated  # past what is kept: not judged
+
+
+# An https upstream -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_upstream(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """``echo_body()`` over TLS with a certificate of a throw-away CA, and that CA's file."""
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    ca_file, key_file, cert_file = (tmp_path / name for name in ("ca.pem", "key.pem", "cert.pem"))
+    ca.cert_pem.write_to_path(str(ca_file))
+    issued.private_key_pem.write_to_path(str(key_file))
+    issued.cert_chain_pems[0].write_to_path(str(cert_file))
+    with serving(echo_body(), ssl_certfile=str(cert_file), ssl_keyfile=str(key_file)) as url:
+        yield url, ca_file
+
+
+def test_an_https_upstream_is_reached_over_tls(
+    tls_upstream: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, ca_file = tls_upstream
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # the system's trust store, plus our CA
+    app, _ = proxy(url)
+
+    async def send() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://p") as client:
+            form = {"username": "alice", "password": "x"}
+            answers = [await client.post("/api/user/login", data=form) for _ in range(2)]
+        await app.forwarder.aclose()
+        return answers
+
+    answers = run(send())
+    assert url.startswith("https://")
+    assert [a.json()["body"] for a in answers] == ["username=alice&password=x"] * 2
+
+
+def test_an_https_upstream_with_an_untrusted_certificate_is_a_502(
+    tls_upstream: tuple[str, Path],
+) -> None:
+    url, _ = tls_upstream
+    app, report = proxy(url)
+    [answer] = run(get(app, "/api/tag/list"))
+    assert answer.status_code == 502 and answer.json()["code"] == 50202
+    assert "certificate verify failed" in answer.json()["msg"]
+    assert not report.violated

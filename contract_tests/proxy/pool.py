@@ -67,6 +67,9 @@ class ConnectionPool:
             connection.close()
             if not (reused and idempotent and isinstance(body, bytes)):
                 raise
+        except BaseException:  # the client went (ClientGone), or the task was cancelled
+            connection.close()  # a request cut short: the upstream must not wait for the rest
+            raise
         fresh = await self._connect()
         try:
             return await fresh.exchange(head, body, chunked, head_only)
