@@ -111,7 +111,6 @@ class UpstreamConnection(asyncio.Protocol):
         self._paused = False
         self.closed = False
         self.reusable = False  # the last answer was read whole and the upstream keeps it alive
-        self.used = 0  # exchanges carried
         self.idle_since = time.monotonic()
         self._sent_whole = False  # the last request's body went to its end
         self._on_idle = on_idle
@@ -224,7 +223,6 @@ class UpstreamConnection(asyncio.Protocol):
         transport = self._transport
         if transport is None or self.closed:
             raise BrokenOff("the connection is closed")
-        self.used += 1
         self.reusable = False
         self._head_only = head_only
         self._framed = False
