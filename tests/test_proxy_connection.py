@@ -287,20 +287,6 @@ def test_an_answer_that_is_not_http_is_a_502(scripted: Any) -> None:
     assert not report.violated
 
 
-def test_an_answer_broken_off_midway_is_passed_on_and_not_judged(
-    scripted: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    # the head, and the body's start (an item that breaks the contract); then the close
-    cut = ok(TAGS.replace(b"[", b"[1,"), "Connection: close")[:-20]
-    upstream = scripted([[cut]])
-    app, report = proxy(upstream.url)
-    with caplog.at_level(logging.WARNING, logger="consulting.proxy"):
-        [answer] = run(get(app, "/api/tag/list"))
-    assert answer.status_code == 200 and len(answer.content) < len(TAGS)
-    assert report.requests == 1 and not report.violated  # the item `1` is not judged
-    assert any("broke off" in record.getMessage() for record in caplog.records)
-
-
 # Bodies that stream ------------------------------------------------------------------------------
 
 
@@ -402,3 +388,46 @@ def test_an_https_upstream_with_an_untrusted_certificate_is_a_502(
     assert answer.status_code == 502 and answer.json()["code"] == 50202
     assert "certificate verify failed" in answer.json()["msg"]
     assert not report.violated
+
+
+BROKEN = TAGS.replace(b"[", b"[1,")  # an item that breaks the contract, were it judged
+CHUNKED = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        pytest.param(ok(BROKEN, "Connection: close")[:-20], id="content-length"),
+        pytest.param(
+            CHUNKED + b"Connection: close\r\n\r\n10\r\n" + BROKEN[:16] + b"\r\n", id="chunked"
+        ),
+    ],
+)
+def test_an_answer_broken_off_midway_reaches_the_client_cut_short_and_is_not_judged(
+    scripted: Any, cut: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Over real sockets (the proxy under uvicorn): the client sees the status, the body's
+    start, and that the body is cut short (not a well-ended shorter body); the proxy says why
+    in a line, not a traceback, and judges nothing of it."""
+    upstream = scripted([[cut]])
+    app, report = proxy(upstream.url)
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = logged.append  # type: ignore[method-assign]
+    received = b""
+    with serving(app) as url, caplog.at_level(logging.WARNING, logger="consulting.proxy"):
+        logging.getLogger("uvicorn.error").addHandler(handler)
+        try:
+            with (
+                pytest.raises(httpx.RemoteProtocolError),
+                httpx.stream("GET", url + "/api/tag/list", timeout=10) as answer,
+            ):
+                assert answer.status_code == 200
+                for chunk in answer.iter_raw():
+                    received += chunk
+        finally:
+            logging.getLogger("uvicorn.error").removeHandler(handler)
+    assert received and BROKEN.startswith(received) and received != BROKEN
+    assert report.requests == 1 and not report.violated  # the item `1` is not judged
+    assert any("broke off" in record.getMessage() for record in caplog.records)
+    assert all(record.exc_info is None for record in logged), [r.getMessage() for r in logged]

@@ -152,9 +152,10 @@ class ProxyApp:
             if not ended:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except BrokenOff as error:  # the upstream broke off in the middle
+            # The answer is left unfinished: uvicorn then closes the connection without ending
+            # the body, so the client sees it cut short, as it would without the proxy.
             complete = False
             log.warning("%s: the upstream broke off its answer: %s", label, error)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             answer.close()
         self.report.seen(label, operation_id, status)
