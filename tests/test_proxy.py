@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -24,7 +25,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -37,7 +38,7 @@ from contract_tests.proxy.app import ProxyApp
 from contract_tests.proxy.report import Report
 from contract_tests.proxy.server import ProxyOptions, build
 from tests.mockserver import free_port, running, serving
-from tests.settings import environment
+from tests.settings import TEST_NOTIFY_KEY, environment
 
 PROXY = "http://proxy.test"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -553,40 +554,55 @@ def serve(tmp_path: Path) -> Iterator[str]:
         yield base
 
 
-def proxy_process(upstream: str, *args: str) -> tuple[subprocess.Popen[str], str]:
+@dataclass
+class ProxyProcess:
+    """``consulting proxy`` as a process. Its output goes to files: a pipe nobody reads fills
+    up with the violations' log lines and stalls the proxy."""
+
+    popen: subprocess.Popen[str]
+    base: str
+    out: IO[str]
+    err: IO[str]
+
+
+def proxy_process(upstream: str, *args: str) -> ProxyProcess:
     port = free_port()
     argv = [sys.executable, "-m", "consulting.cli", "proxy", "--upstream", upstream]
-    process = subprocess.Popen(
-        [*argv, "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    # closed by stopped(), which every caller reaches in a finally
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")  # noqa: SIM115
+    popen = subprocess.Popen([*argv, "--port", str(port), *args], stdout=out, stderr=err, text=True)
+    proxy = ProxyProcess(popen, f"http://127.0.0.1:{port}", out, err)
     deadline = time.monotonic() + 30
     while True:
         try:
-            httpx.get(base + "/__proxy/report", timeout=1)
-            return process, base
+            httpx.get(proxy.base + "/__proxy/report", timeout=1)
+            return proxy
         except httpx.TransportError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"proxy did not start: {process.communicate()}") from None
+            if popen.poll() is not None or time.monotonic() > deadline:
+                popen.kill()
+                raise RuntimeError(f"proxy did not start: {stopped(proxy)}") from None
             time.sleep(0.1)
 
 
-def stopped(process: subprocess.Popen[str]) -> tuple[int, str, str]:
-    process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=20)
-    return process.returncode, out, err
+def stopped(proxy: ProxyProcess) -> tuple[int, str, str]:
+    """SIGTERM, then the exit code and what the proxy wrote to stdout and stderr."""
+    if proxy.popen.poll() is None:
+        proxy.popen.send_signal(signal.SIGTERM)
+    code = proxy.popen.wait(timeout=20)
+    texts = []
+    for stream in (proxy.out, proxy.err):
+        stream.seek(0)
+        texts.append(stream.read())
+        stream.close()
+    return code, texts[0], texts[1]
 
 
 def test_in_front_of_serve_on_loopback_report_file_and_exit_code(
     serve: str, tmp_path: Path
 ) -> None:
-    clean, clean_base = proxy_process(serve)
+    clean = proxy_process(serve)
     try:
-        with httpx.Client(base_url=clean_base) as client:
+        with httpx.Client(base_url=clean.base) as client:
             assert client.get("/api/tag/list").json()["code"] == 0
             assert client.get("/__proxy/report").json()["requests"] == 1
     finally:
@@ -594,9 +610,9 @@ def test_in_front_of_serve_on_loopback_report_file_and_exit_code(
     assert code == 0 and "no violation in 1 request(s)" in out
 
     report_file = tmp_path / "out" / "proxy-report.json"
-    broken, base = proxy_process(serve, "--report", str(report_file))
+    broken = proxy_process(serve, "--report", str(report_file))
     try:
-        with httpx.Client(base_url=base) as client:
+        with httpx.Client(base_url=broken.base) as client:
             username = f"loop{os.getpid()}"
             form = {"username": username, "password": PASSWORD, "password_again": PASSWORD}
             assert client.post("/api/consultant/register", data=form).status_code == 200
@@ -617,6 +633,34 @@ def test_in_front_of_serve_on_loopback_report_file_and_exit_code(
     written = json.loads(report_file.read_text(encoding="utf-8"))
     assert written["violation_count"] == 1 and written["requests"] == 4
     assert written["violations"][0]["check"] == "security_missing"
+
+
+# What the fuzzer's own bad requests are: the proxy may name them; every answer must pass.
+REQUEST_CHECKS = {"request_invalid", "security_missing", "unknown_path", "wrong_method"}
+
+
+def test_the_contract_run_through_the_proxy_passes_and_only_its_requests_are_reported(
+    serve: str, tmp_path: Path
+) -> None:
+    """``consulting contract`` through the proxy in front of ``serve``: thousands of odd
+    requests (every operation, invalid values, unknown paths and methods) cross the proxy's
+    client. The run passes as it does direct, and the proxy reports only the requests the
+    fuzzer broke on purpose, no answer: nothing was lost or changed on the way."""
+    report_file = tmp_path / "fuzzed.json"
+    proxy = proxy_process(serve, "--report", str(report_file))
+    try:
+        argv = [sys.executable, "-m", "consulting.cli", "contract", "--base-url", proxy.base]
+        options = ["--max-examples", "10", "--notify-key", TEST_NOTIFY_KEY, "--sms-code", "123456"]
+        run = subprocess.run([*argv, *options], capture_output=True, text=True, timeout=300)
+    finally:
+        stopped(proxy)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    assert report["requests"] > 1000
+    checks = {check for tally in report["operations"] for check in tally["checks"]}
+    assert checks and checks <= REQUEST_CHECKS, checks
+    statuses = {status for tally in report["operations"] for status in tally["statuses"]}
+    assert "502" not in statuses and "500" not in statuses
 
 
 @pytest.mark.parametrize(
@@ -763,16 +807,16 @@ def test_over_real_sockets_the_forwarded_headers_and_the_upstreams_slowness(
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{upstream.server_address[1]}"
-        process, base = proxy_process(url)
+        proxy = proxy_process(url)
         try:
-            with httpx.Client(base_url=base) as client:
+            with httpx.Client(base_url=proxy.base) as client:
                 sent = {"X-Forwarded-For": "10.0.0.1", "Connection": "keep-alive, X-Mine"}
                 seen = client.get("/echo", headers={**sent, "X-Mine": "1"})
                 started = time.monotonic()
                 slow = client.get("/slow")
                 took = time.monotonic() - started
         finally:
-            stopped(process)
+            stopped(proxy)
     finally:
         upstream.shutdown()
     headers = dict(seen.json()["headers"])
