@@ -1,7 +1,8 @@
 """The proxy's own HTTP/1.1 client (contract_tests/proxy/connection.py, pool.py), against an
-upstream that answers with exactly the bytes a test scripts: keep-alive and its races, bodies
-without a length, interim answers, HEAD, bodies that break off, answers that are not HTTP,
-chunked request bodies, and an answer larger than what the proxy buffers."""
+upstream that answers with exactly the bytes a test scripts (keep-alive and its races, bodies
+without a length, interim answers, HEAD, bodies that break off, answers that are not HTTP, a
+client that goes midway) and against apps on loopback (chunked request bodies, an answer
+larger than what the proxy buffers, an https upstream)."""
 
 from __future__ import annotations
 
