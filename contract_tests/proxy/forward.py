@@ -50,8 +50,10 @@ class Upstream:
 
     url: str
     scheme: str
-    netloc: str
+    netloc: str  # host and port as the URL gives them: the Host header
     prefix: str
+    host: str  # where to connect
+    port: int
 
     @classmethod
     def parse(cls, url: str) -> Upstream:
@@ -69,8 +71,14 @@ class Upstream:
             raise UpstreamInvalid(
                 f"--upstream {url!r}: give only scheme, host, port and an optional path"
             )
-        del port
-        return cls(url.rstrip("/"), parts.scheme, parts.netloc, parts.path.rstrip("/"))
+        return cls(
+            url.rstrip("/"),
+            parts.scheme,
+            parts.netloc,
+            parts.path.rstrip("/"),
+            parts.hostname,
+            port or (443 if parts.scheme == "https" else 80),
+        )
 
 
 def end_to_end(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
@@ -169,15 +177,10 @@ class Forwarder:
 
     def __init__(self, upstream: Upstream, connect_timeout: float = 10.0) -> None:
         self.upstream = upstream
-        parts = urlsplit(upstream.url)
-        secure = parts.scheme == "https"
         # The upstream's slowness is passed on: no read or write deadline of ours, only for
         # connecting (then it is unreachable: 502).
         self._pool = ConnectionPool(
-            parts.scheme,
-            parts.hostname or "",
-            parts.port or (443 if secure else 80),
-            connect_timeout=connect_timeout,
+            upstream.scheme, upstream.host, upstream.port, connect_timeout=connect_timeout
         )
         self._host = upstream.netloc.encode("ascii")
         self._prefix = upstream.prefix.encode("utf-8")
