@@ -72,6 +72,15 @@ def seed_spent_and_live(res: Resources, settings: Settings) -> None:
         )
 
 
+def serve_until_pruned(res: Resources) -> None:
+    """Run the app (its periodic prune with it) until only the live session is left, or 10 s."""
+    with TestClient(create_app(resources=res)):
+        deadline = time.monotonic() + 10
+        live = ["live".ljust(64, "0")]
+        while _left(res, AuthSession.token_hash) != live and time.monotonic() < deadline:  # type: ignore[arg-type]
+            time.sleep(0.05)
+
+
 def assert_only_live_rows_left(res: Resources) -> None:
     assert _left(res, AuthSession.token_hash) == ["live".ljust(64, "0")]  # type: ignore[arg-type]
     assert _left(res, SmsCode.phone_number) == ["13900000011", "13900000012"]  # type: ignore[arg-type]
@@ -132,11 +141,7 @@ def test_one_holder_at_a_time_has_the_lease(res: Resources) -> None:
 @pytest.mark.settings(prune_interval_seconds=0.2)
 def test_serve_prunes_periodically_while_it_runs(res: Resources, settings: Settings) -> None:
     seed_spent_and_live(res, settings)
-    with TestClient(create_app(resources=res)):
-        deadline = time.monotonic() + 10
-        live = ["live".ljust(64, "0")]
-        while _left(res, AuthSession.token_hash) != live and time.monotonic() < deadline:  # type: ignore[arg-type]
-            time.sleep(0.05)
+    serve_until_pruned(res)
     assert_only_live_rows_left(res)
 
 
@@ -157,11 +162,7 @@ def test_a_failed_prune_is_one_log_line_and_the_next_round_goes_on(
 
     monkeypatch.setattr(web_housekeeping, "prune", down_once)
     seed_spent_and_live(res, settings)
-    with TestClient(create_app(resources=res)):
-        deadline = time.monotonic() + 10
-        live = ["live".ljust(64, "0")]
-        while _left(res, AuthSession.token_hash) != live and time.monotonic() < deadline:  # type: ignore[arg-type]
-            time.sleep(0.05)
+    serve_until_pruned(res)
     assert_only_live_rows_left(res)
     failed = [r for r in caplog.records if r.getMessage().startswith("prune failed")]
     expected = "prune failed (OperationalError); trying again in 0.2 s"
