@@ -346,9 +346,10 @@ class Judge:
         if documented is None:
             verdicts += self._outside_the_spec(exchange, envelope)
             return verdicts
-        verdicts += self._documented_status(documented, exchange)
-        verdicts += self._content_type(documented, exchange)
-        verdicts += self._session_headers(documented, exchange)
+        key = _status_key(exchange.status, documented.responses)  # the response documented
+        verdicts += self._documented_status(documented, exchange, key)
+        verdicts += self._content_type(documented, exchange, key)
+        verdicts += self._session_headers(documented, exchange, key)
         if envelope is not None:
             verdicts += self._code_and_status(exchange.status, envelope)
             verdicts += self._declared_code(documented.rules, exchange.status, envelope)
@@ -381,9 +382,10 @@ class Judge:
             ]
         return []
 
-    def _documented_status(self, documented: _Documented, exchange: Exchange) -> list[Verdict]:
+    def _documented_status(
+        self, documented: _Documented, exchange: Exchange, key: str | None
+    ) -> list[Verdict]:
         status, responses = exchange.status, documented.responses
-        key = _status_key(status, responses)
         listed = sorted(k for k in responses if k != "default")
         if 200 <= status < 300 and key in (None, "default"):
             return [
@@ -403,8 +405,9 @@ class Judge:
             ]
         return []
 
-    def _content_type(self, documented: _Documented, exchange: Exchange) -> list[Verdict]:
-        key = _status_key(exchange.status, documented.responses)
+    def _content_type(
+        self, documented: _Documented, exchange: Exchange, key: str | None
+    ) -> list[Verdict]:
         if key is None:
             return []
         content = documented.responses[key].get("content") or {}
@@ -422,12 +425,11 @@ class Judge:
             )
         ]
 
-    def _session_headers(self, documented: _Documented, exchange: Exchange) -> list[Verdict]:
+    def _session_headers(
+        self, documented: _Documented, exchange: Exchange, key: str | None
+    ) -> list[Verdict]:
         """A success that documents the session token header must carry it, non-empty."""
-        if not 200 <= exchange.status < 300:
-            return []
-        key = _status_key(exchange.status, documented.responses)
-        if key is None:
+        if not 200 <= exchange.status < 300 or key is None:
             return []
         verdicts = []
         for name in documented.required_headers[key]:
