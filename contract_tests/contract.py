@@ -11,7 +11,7 @@ that each item of ``content`` must match on success.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -56,11 +56,6 @@ class ValidFirst:
             if fast
             else None
         )
-
-    def iter_errors(self, instance: Any) -> Iterator[Any]:
-        if self._valid is not None and self._valid.is_valid(instance):
-            return iter(())
-        return self._errors.iter_errors(instance)
 
     def error(self, instance: Any) -> Any:
         """jsonschema's most relevant error of ``instance``, or None when it is valid."""

@@ -735,7 +735,7 @@ def test_items_are_judged_as_jsonschema_judges_them() -> None:
             else:
                 variants += ODD_VALUES
             for variant in variants:
-                assert bool(list(fast.iter_errors(variant))) == (not slow.is_valid(variant)), (
+                assert (fast.error(variant) is not None) == (not slow.is_valid(variant)), (
                     operation,
                     variant,
                 )
